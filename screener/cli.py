@@ -1,0 +1,95 @@
+"""The ``screener`` command: evaluate answers, print the rule catalogue, serve the app.
+
+Exit status: 0 on success, 2 on invalid input (one line per problem on standard error,
+nothing on standard output).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from typing import BinaryIO
+
+import click
+
+from screener.documents import errors_json, evaluate_document, load_document
+from screener.rules import CURRENT_RULESET, QUESTIONS, InvalidInput
+
+INVALID_INPUT = 2
+
+
+def _dump(payload: object) -> str:
+    return json.dumps(payload, ensure_ascii=False)
+
+
+@click.group(help="Isotretinoin discussion screening: evaluate answers, review the rules, serve the app.")
+def main() -> None:
+    pass
+
+
+@main.command()
+@click.argument("file", type=click.File("rb"), default="-")
+@click.option("--jsonl", is_flag=True, help="One input object per line; one result per output line.")
+def evaluate(file: BinaryIO, jsonl: bool) -> None:
+    """Evaluate {"answers": {...}, "config": {...}} from FILE (default: standard input)."""
+    data = file.read()
+    if jsonl:
+        sys.exit(_evaluate_lines(data))
+    try:
+        decision = evaluate_document(load_document(data))
+    except InvalidInput as invalid:
+        for error in invalid.errors:
+            click.echo(str(error), err=True)
+        sys.exit(INVALID_INPUT)
+    click.echo(_dump(decision.to_json()))
+
+
+def _evaluate_lines(data: bytes) -> int:
+    """Each line is evaluated on its own; a bad line yields {"errors": [...]} in its place."""
+    status = 0
+    for number, line in enumerate(data.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            payload: object = evaluate_document(load_document(line)).to_json()
+        except InvalidInput as invalid:
+            payload = errors_json(invalid.errors)
+            for error in invalid.errors:
+                click.echo(f"line {number}: {error}", err=True)
+            status = INVALID_INPUT
+        click.echo(_dump(payload))
+    return status
+
+
+@main.command()
+def rules() -> None:
+    """Print the rule catalogue for clinical review."""
+    ruleset = CURRENT_RULESET
+    click.echo(f"Ruleset {ruleset.version}  {ruleset.hash}")
+    click.echo(f"{len(ruleset.rules)} rules, {len(QUESTIONS)} questions\n")
+    for rule in ruleset.rules:
+        scope = f" [{rule.jurisdiction.value} only]" if rule.jurisdiction else ""
+        click.echo(f"{rule.id}  {rule.title}{scope}")
+        click.echo(f"  When:    {rule.when.description}")
+        click.echo(f"  Effect:  {rule.effect}")
+        if rule.warning:
+            click.echo(f"  Warning: {rule.warning.id} ({rule.warning.severity.value})")
+            wording = rule.warning.wording
+            texts = [("", wording.us)] if wording.us == wording.uk else [("US: ", wording.us), ("UK: ", wording.uk)]
+            for prefix, text in texts:
+                click.echo(textwrap.fill(prefix + text, width=100, initial_indent=" " * 11, subsequent_indent=" " * 11))
+        if rule.note:
+            click.echo(f"  Note:    {rule.note.id} (clinicians only)")
+            click.echo(textwrap.fill(rule.note.text, width=100, initial_indent=" " * 11, subsequent_indent=" " * 11))
+        click.echo(f"  Sources: {', '.join(rule.sources)}\n")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Serve the app for trying it out (production runs gunicorn behind a proxy)."""
+    from screener.app import create_app
+
+    create_app().run(host=host, port=port, debug=False)

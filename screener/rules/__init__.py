@@ -1,0 +1,61 @@
+"""The clinical rules: pure, typed, standard library only (no Flask, database, I/O or clock).
+
+    answers, config = parse_request({"answers": {...}, "config": {...}})
+    decision = evaluate(answers, config)
+"""
+
+from .answers import Answers, FieldError, InvalidInput, parse_answers, parse_config, parse_request
+from .catalogue import ERROR_RULE, OUTCOME_LABELS, RULES, NoteDef, Outcome, Rule, Severity, WarningDef
+from .clinic import DEFAULT_CONFIG, ClinicConfig, Jurisdiction
+from .engine import CURRENT_RULESET, RULESET_VERSION, Decision, FiredNote, FiredWarning, Ruleset, evaluate
+from .questions import (
+    QUESTIONS,
+    QUESTIONS_BY_ID,
+    SECTIONS,
+    AnswerValue,
+    EnableWhen,
+    Kind,
+    Option,
+    Question,
+    Section,
+    enabled_answers,
+    questions_in,
+)
+
+__all__ = [
+    "CURRENT_RULESET",
+    "DEFAULT_CONFIG",
+    "ERROR_RULE",
+    "OUTCOME_LABELS",
+    "QUESTIONS",
+    "QUESTIONS_BY_ID",
+    "RULES",
+    "RULESET_VERSION",
+    "SECTIONS",
+    "AnswerValue",
+    "Answers",
+    "ClinicConfig",
+    "Decision",
+    "EnableWhen",
+    "FieldError",
+    "FiredNote",
+    "FiredWarning",
+    "InvalidInput",
+    "Jurisdiction",
+    "Kind",
+    "NoteDef",
+    "Option",
+    "Outcome",
+    "Question",
+    "Rule",
+    "Ruleset",
+    "Section",
+    "Severity",
+    "WarningDef",
+    "enabled_answers",
+    "evaluate",
+    "parse_answers",
+    "parse_config",
+    "parse_request",
+    "questions_in",
+]

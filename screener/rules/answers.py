@@ -1,0 +1,168 @@
+"""Raw JSON-like input -> validated answers and configuration, or every problem at once.
+
+Invalid input is not "missing" (rules.md section 4): an unknown question, an unknown code, a
+wrong type, a number out of range or not whole, ``none`` combined with another code, a
+duplicate code or a wrong shape is an error the caller must see. A missing answer is fine
+(R-R14 handles it), and answers to questions that are not enabled are discarded, not errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .clinic import ClinicConfig, Jurisdiction
+from .questions import QUESTIONS_BY_ID, AnswerValue, Kind, Question, enabled_answers
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class InvalidInput(ValueError):
+    """Raised with the complete list of problems; nothing was evaluated."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(str(error) for error in errors))
+        self.errors = tuple(errors)
+
+
+@dataclass(frozen=True)
+class Answers:
+    """Validated answers to enabled questions only, and the IDs of answers discarded."""
+
+    values: Mapping[str, AnswerValue] = field(default_factory=dict)
+    discarded: tuple[str, ...] = ()
+
+    def get(self, question_id: str) -> AnswerValue | None:
+        return self.values.get(question_id)
+
+    def to_json(self) -> dict[str, str | int | list[str]]:
+        return {qid: list(value) if isinstance(value, tuple) else value for qid, value in self.values.items()}
+
+
+def _whole_number_in(value: object, low: int, high: int) -> int | None:
+    """``value`` if it is a whole number within [low, high]; JSON ``true`` is not 1."""
+    if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+        return value
+    return None
+
+
+class _Problem(Exception):
+    """One answer's problem, in words for the person who sent it."""
+
+
+def _check_answer(question: Question, value: object) -> AnswerValue:
+    """The validated value of one answer; raises ``_Problem`` otherwise."""
+    if question.kind is Kind.INTEGER:
+        low, high = question.minimum or 0, question.maximum or 0
+        number = _whole_number_in(value, low, high)
+        if number is None:
+            raise _Problem(f"must be a whole number from {low} to {high}")
+        return number
+    allowed = ", ".join(question.codes)
+    if question.kind is Kind.CHOICE:
+        if isinstance(value, str) and value in question.codes:
+            return value
+        raise _Problem(f"must be one of: {allowed}")
+    if not isinstance(value, list) or not value:  # Kind.MULTI
+        raise _Problem(f"must be a non-empty list of codes from: {allowed}")
+    unknown = [repr(code) for code in value if code not in question.codes]
+    if unknown:
+        raise _Problem(f"{', '.join(unknown)} not allowed; choose from: {allowed}")
+    codes = [str(code) for code in value]
+    if len(set(codes)) != len(codes):
+        raise _Problem("lists a code more than once")
+    if "none" in codes and len(codes) > 1:
+        raise _Problem('"none" cannot be combined with another code')
+    return tuple(sorted(codes, key=question.codes.index))
+
+
+def parse_config(raw: object) -> ClinicConfig:
+    """Validate the clinic configuration keys of rules.md section 2 (absent keys: defaults)."""
+    if raw is None:
+        return ClinicConfig()
+    if not isinstance(raw, dict):
+        raise InvalidInput([FieldError("config", "must be an object")])
+    errors: list[FieldError] = []
+    values: dict[str, object] = {}
+    for key, value in raw.items():
+        name = f"config.{key}"
+        if key == "jurisdiction":
+            if value in ("US", "UK"):
+                values[key] = Jurisdiction(value)
+            else:
+                errors.append(FieldError(name, "must be one of: US, UK"))
+        elif key in _CONFIG_NUMBERS:
+            low, high, nullable = _CONFIG_NUMBERS[key]
+            if (value is None and nullable) or _whole_number_in(value, low, high) is not None:
+                values[key] = value
+            else:
+                also = " (or null for none)" if nullable else ""
+                errors.append(FieldError(name, f"must be a whole number from {low} to {high}{also}"))
+        elif key == "uk_under18_second_prescriber":
+            if isinstance(value, bool):
+                values[key] = value
+            else:
+                errors.append(FieldError(name, "must be true or false"))
+        else:
+            errors.append(FieldError(name, "is not a configuration key"))
+    if errors:
+        raise InvalidInput(errors)
+    return ClinicConfig(**values)  # type: ignore[arg-type]
+
+
+#: Numeric configuration keys: (minimum, maximum, may be null).
+_CONFIG_NUMBERS: dict[str, tuple[int, int, bool]] = {
+    "phq2_cutoff": (0, 6, False),
+    "phq9_review_cutoff": (0, 27, False),
+    "tg_review_threshold_mg_dl": (0, 10000, True),
+}
+
+
+def parse_answers(raw: object, config: ClinicConfig) -> Answers:
+    """Validate every answer, then discard those whose question is not enabled."""
+    if not isinstance(raw, dict):
+        raise InvalidInput([FieldError("answers", "must be an object of question IDs and answers")])
+    errors: list[FieldError] = []
+    checked: dict[str, AnswerValue] = {}
+    for qid, value in raw.items():
+        question = QUESTIONS_BY_ID.get(qid) if isinstance(qid, str) else None
+        if question is None:
+            errors.append(FieldError(str(qid), "is not a question in this questionnaire"))
+            continue
+        try:
+            checked[qid] = _check_answer(question, value)
+        except _Problem as problem:
+            errors.append(FieldError(qid, str(problem)))
+    if errors:
+        raise InvalidInput(errors)
+    kept, discarded = enabled_answers(checked, config)
+    return Answers(kept, discarded)
+
+
+def parse_request(raw: object) -> tuple[Answers, ClinicConfig]:
+    """``{"answers": {...}, "config": {...}}``; other keys (a case's id, expected...) are ignored."""
+    if not isinstance(raw, dict):
+        raise InvalidInput([FieldError("input", 'must be a JSON object with an "answers" object')])
+    errors: list[FieldError] = []
+    config = ClinicConfig()
+    try:
+        config = parse_config(raw.get("config"))
+    except InvalidInput as invalid:
+        errors.extend(invalid.errors)
+    if "answers" not in raw:
+        errors.append(FieldError("answers", "is required: an object of question IDs and answers"))
+        raise InvalidInput(errors)
+    try:
+        answers = parse_answers(raw["answers"], config)
+    except InvalidInput as invalid:
+        errors.extend(invalid.errors)
+    if errors:
+        raise InvalidInput(errors)
+    return answers, config

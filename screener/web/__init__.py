@@ -1,0 +1,1 @@
+"""Thin blueprints: they parse requests, call the rules or the store, and render."""

@@ -1,0 +1,56 @@
+"""The JSON API for other systems: evaluate answers and read the questionnaire. Stores nothing."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from screener.documents import errors_json, evaluate_document, load_document
+from screener.rules import QUESTIONS, SECTIONS, InvalidInput, Kind, Question
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.post("/evaluate")
+def evaluate() -> ResponseReturnValue:
+    if not request.is_json:
+        return jsonify(errors=[{"field": "request", "message": "send the answers as application/json"}]), 415
+    try:
+        decision = evaluate_document(load_document(request.get_data(cache=False)))
+    except InvalidInput as invalid:
+        return jsonify(errors_json(invalid.errors)), 400
+    return jsonify(decision.to_json())
+
+
+@bp.get("/questionnaire")
+def questionnaire() -> ResponseReturnValue:
+    return jsonify(
+        sections=[
+            {
+                "id": section.id,
+                "title": section.title,
+                "staff_only": section.staff_only,
+                "questions": [_question_json(q) for q in QUESTIONS if q.section == section.id],
+            }
+            for section in SECTIONS
+        ]
+    )
+
+
+def _question_json(question: Question) -> dict[str, object]:
+    enable = question.enable_when
+    return {
+        "id": question.id,
+        "text": question.text,
+        "hint": question.hint,
+        "kind": question.kind.value,
+        "required": question.required,
+        # Scored options (PHQ-9, IGA) are answered with their number, so the API shows numbers.
+        "options": [
+            {"code": int(o.code) if question.kind is Kind.INTEGER else o.code, "label": o.label, "hint": o.hint}
+            for o in question.options
+        ],
+        "minimum": question.minimum,
+        "maximum": question.maximum,
+        "enable_when": {"name": enable.name, "description": enable.description, "depends_on": list(enable.depends_on)},
+    }
