@@ -1,7 +1,7 @@
 """The clinical rules: pure, typed, standard library only (no Flask, database, I/O or clock).
 
-    answers, config = parse_request({"answers": {...}, "config": {...}})
-    decision = evaluate(answers, config)
+answers, config = parse_request({"answers": {...}, "config": {...}})
+decision = evaluate(answers, config)
 """
 
 from .answers import Answers, FieldError, InvalidInput, parse_answers, parse_config, parse_request

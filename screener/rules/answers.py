@@ -8,11 +8,14 @@ duplicate code or a wrong shape is an error the caller must see. A missing answe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import TypeVar
 
 from .clinic import ClinicConfig, Jurisdiction
 from .questions import QUESTIONS_BY_ID, AnswerValue, Kind, Question, enabled_answers
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,38 @@ def _check_answer(question: Question, value: object) -> AnswerValue:
     return tuple(sorted(codes, key=question.codes.index))
 
 
+def _jurisdiction(value: object) -> Jurisdiction:
+    if value in ("US", "UK"):
+        return Jurisdiction(value)
+    raise _Problem("must be one of: US, UK")
+
+
+def _whole(low: int, high: int) -> Callable[[object], int]:
+    def check(value: object) -> int:
+        number = _whole_number_in(value, low, high)
+        if number is None:
+            raise _Problem(f"must be a whole number from {low} to {high}")
+        return number
+
+    return check
+
+
+def _optional_whole(low: int, high: int) -> Callable[[object], int | None]:
+    def check(value: object) -> int | None:
+        number = _whole_number_in(value, low, high)
+        if number is None and value is not None:
+            raise _Problem(f"must be a whole number from {low} to {high}, or null for none")
+        return number
+
+    return check
+
+
+def _flag(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise _Problem("must be true or false")
+
+
 def parse_config(raw: object) -> ClinicConfig:
     """Validate the clinic configuration keys of rules.md section 2 (absent keys: defaults)."""
     if raw is None:
@@ -90,39 +125,33 @@ def parse_config(raw: object) -> ClinicConfig:
     if not isinstance(raw, dict):
         raise InvalidInput([FieldError("config", "must be an object")])
     errors: list[FieldError] = []
-    values: dict[str, object] = {}
-    for key, value in raw.items():
-        name = f"config.{key}"
-        if key == "jurisdiction":
-            if value in ("US", "UK"):
-                values[key] = Jurisdiction(value)
-            else:
-                errors.append(FieldError(name, "must be one of: US, UK"))
-        elif key in _CONFIG_NUMBERS:
-            low, high, nullable = _CONFIG_NUMBERS[key]
-            if (value is None and nullable) or _whole_number_in(value, low, high) is not None:
-                values[key] = value
-            else:
-                also = " (or null for none)" if nullable else ""
-                errors.append(FieldError(name, f"must be a whole number from {low} to {high}{also}"))
-        elif key == "uk_under18_second_prescriber":
-            if isinstance(value, bool):
-                values[key] = value
-            else:
-                errors.append(FieldError(name, "must be true or false"))
-        else:
-            errors.append(FieldError(name, "is not a configuration key"))
+    default = ClinicConfig()
+
+    def setting(key: str, check: Callable[[object], _T], fallback: _T) -> _T:
+        if key not in raw:
+            return fallback
+        try:
+            return check(raw[key])
+        except _Problem as problem:
+            errors.append(FieldError(f"config.{key}", str(problem)))
+            return fallback
+
+    config = ClinicConfig(
+        jurisdiction=setting("jurisdiction", _jurisdiction, default.jurisdiction),
+        phq2_cutoff=setting("phq2_cutoff", _whole(0, 6), default.phq2_cutoff),
+        phq9_review_cutoff=setting("phq9_review_cutoff", _whole(0, 27), default.phq9_review_cutoff),
+        uk_under18_second_prescriber=setting(
+            "uk_under18_second_prescriber", _flag, default.uk_under18_second_prescriber
+        ),
+        tg_review_threshold_mg_dl=setting(
+            "tg_review_threshold_mg_dl", _optional_whole(0, 10000), default.tg_review_threshold_mg_dl
+        ),
+    )
+    known = {field.name for field in fields(ClinicConfig)}
+    errors.extend(FieldError(f"config.{key}", "is not a configuration key") for key in raw if key not in known)
     if errors:
         raise InvalidInput(errors)
-    return ClinicConfig(**values)  # type: ignore[arg-type]
-
-
-#: Numeric configuration keys: (minimum, maximum, may be null).
-_CONFIG_NUMBERS: dict[str, tuple[int, int, bool]] = {
-    "phq2_cutoff": (0, 6, False),
-    "phq9_review_cutoff": (0, 27, False),
-    "tg_review_threshold_mg_dl": (0, 10000, True),
-}
+    return config
 
 
 def parse_answers(raw: object, config: ClinicConfig) -> Answers:

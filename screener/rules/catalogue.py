@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Final
 
 from .clinic import Jurisdiction
@@ -18,7 +18,7 @@ from .derived import Facts
 from .questions import MINIMUM_AGE, N_
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """Outcomes in order of precedence: the highest-ranked triggered outcome wins."""
 
     URGENT_HELP = "URGENT_HELP"
@@ -53,7 +53,7 @@ OUTCOME_LABELS: Final = {
 }
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     CRITICAL = "critical"  # must be read before anything else
     HIGH = "high"
     MEDIUM = "medium"
@@ -941,10 +941,7 @@ REVIEW_RULES: Final = (
         warning=_warning(
             "W-INCOMPLETE",
             INFO,
-            N_(
-                "Some important questions were not answered. Someone from your care team will go over them "
-                "with you."
-            ),
+            N_("Some important questions were not answered. Someone from your care team will go over them with you."),
         ),
         sources=("design",),
     ),

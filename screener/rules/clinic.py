@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Jurisdiction(str, Enum):
+class Jurisdiction(StrEnum):
     """Selects warning wording, crisis contacts and clinician notes; never an outcome."""
 
     US = "US"

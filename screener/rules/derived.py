@@ -6,11 +6,11 @@ patient's answer for that concept. ``None`` means "unknown".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 
 from .answers import Answers
 from .clinic import ClinicConfig
-from .questions import MINIMUM_AGE, QUESTIONS, age_gate_open, could_get_pregnant
+from .questions import ENABLE_CONDITIONS, MINIMUM_AGE, QUESTIONS, AnswerValue, age_gate_open, could_get_pregnant
 
 SEVERITY_SCORE = {"clear": 0, "almost_clear": 1, "mild": 2, "moderate": 3, "severe": 4}
 FAILED_ANTIBIOTIC = frozenset({"current_not_helping", "finished_not_helped", "stopped_side_effects"})
@@ -18,60 +18,93 @@ HORMONAL_METHODS = frozenset({"combined_hormonal", "progestin_only_pill", "impla
 UNSURE_HEALTH_QUESTIONS = ("liver_disease", "high_lipids", "tetracycline_current", "vitamin_a_supplement")
 ADULT_AGE = 18
 PHQ9_ITEMS = tuple(f"phq9_q{number}" for number in range(1, 10))
+REQUIRED_QUESTIONS = tuple(question for question in QUESTIONS if question.required)
 
 
-@dataclass(frozen=True)
 class Facts:
-    """The answers, the clinic configuration and every derived value of rules.md section 5."""
+    """The answers, the clinic configuration and every derived value of rules.md section 5.
 
-    answers: Answers
-    config: ClinicConfig
-    age_gate: bool
-    cap: bool
-    sev: int | None
-    nod3: bool
-    any_nodule: bool
-    scar: bool
-    failed_abx: bool
-    failed2: bool
-    burden: bool
-    phq9_total: int | None
-    hormonal: bool
-    #: Required questions (rules.md "Req.") that are enabled but unanswered, in catalogue order.
-    missing_required: tuple[str, ...]
+    Built once per evaluation and read by every rule, so each value is computed here once.
+    """
 
-    def answer(self, question_id: str) -> object:
-        return self.answers.get(question_id)
+    __slots__ = (
+        "active",
+        "age",
+        "age_gate",
+        "answer",
+        "answers",
+        "any_nodule",
+        "burden",
+        "cap",
+        "config",
+        "failed2",
+        "failed_abx",
+        "hormonal",
+        "missing_required",
+        "nod3",
+        "phq9_total",
+        "scar",
+        "sev",
+        "severe",
+        "signal",
+        "teen",
+    )
+
+    def __init__(self, answers: Answers, config: ClinicConfig) -> None:
+        values = answers.values
+        answer = values.get
+        self.answers, self.config = answers, config
+        #: ``answer(question_id)``: the validated answer, or ``None`` when not answered.
+        self.answer: Callable[[str], AnswerValue | None] = answer
+        age = answer("age_years")
+        self.age: int | None = age if isinstance(age, int) else None
+        self.age_gate: bool = age_gate_open(values, config)
+        self.cap: bool = could_get_pregnant(values, config)
+        self.teen: bool = self.age is not None and MINIMUM_AGE <= self.age < ADULT_AGE
+
+        # Examination supersedes self-report, concept by concept (principle 7).
+        iga, nodule_count, self_severity = answer("nurse_iga"), answer("nurse_nodule_count"), answer("self_severity")
+        if isinstance(iga, int):
+            self.sev: int | None = iga
+        else:
+            self.sev = SEVERITY_SCORE[self_severity] if isinstance(self_severity, str) else None
+        if isinstance(nodule_count, int):
+            self.nod3, self.any_nodule = nodule_count >= 3, nodule_count > 0
+        else:
+            nodules = answer("nodules")
+            self.nod3, self.any_nodule = nodules == "three_or_more", nodules in ("one_or_two", "three_or_more")
+        nurse_scarring = answer("nurse_scarring")
+        if nurse_scarring is not None:
+            self.scar: bool = nurse_scarring in ("mild", "moderate", "severe")
+        else:
+            self.scar = answer("scarring") in ("some", "many")
+        self.failed_abx: bool = answer("oral_abx") in FAILED_ANTIBIOTIC
+        self.failed2: bool = answer("completed_courses") == "two_or_more"
+        self.burden: bool = answer("impact") in ("a_lot", "very_much")
+        self.active: bool = (self.sev is not None and self.sev >= 2) or self.any_nodule
+        self.severe: bool = self.sev == 4 or self.nod3 or answer("inflammatory_count") == "35_or_more"
+        #: An isotretinoin discussion may be indicated (AAD 2024, NICE NG198 referral triggers).
+        self.signal: bool = self.active and (self.severe or self.scar or self.failed_abx or self.failed2 or self.burden)
+
+        items = [item for item in map(answer, PHQ9_ITEMS) if isinstance(item, int)]
+        #: Defined only when all nine items were answered (items 3-8 enabled).
+        self.phq9_total: int | None = sum(items) if len(items) == len(PHQ9_ITEMS) else None
+        methods = answer("contraception_methods")
+        self.hormonal: bool = isinstance(methods, tuple) and not HORMONAL_METHODS.isdisjoint(methods)
+        #: Required questions (rules.md "Req.") that are enabled but unanswered, in catalogue order.
+        asked = {condition: condition.test(values, config) for condition in ENABLE_CONDITIONS}
+        self.missing_required: tuple[str, ...] = tuple(
+            q.id for q in REQUIRED_QUESTIONS if q.id not in values and asked[q.enable_when]
+        )
 
     def includes(self, question_id: str, code: str) -> bool:
         """Whether a "pick all" answer lists ``code``."""
-        value = self.answers.get(question_id)
+        value = self.answer(question_id)
         return isinstance(value, tuple) and code in value
 
     def number(self, question_id: str) -> int | None:
-        value = self.answers.get(question_id)
+        value = self.answer(question_id)
         return value if isinstance(value, int) else None
-
-    @property
-    def age(self) -> int | None:
-        return self.number("age_years")
-
-    @property
-    def active(self) -> bool:
-        return (self.sev is not None and self.sev >= 2) or self.any_nodule
-
-    @property
-    def severe(self) -> bool:
-        return self.sev == 4 or self.nod3 or self.answer("inflammatory_count") == "35_or_more"
-
-    @property
-    def signal(self) -> bool:
-        """An isotretinoin discussion may be indicated (AAD 2024, NICE NG198 referral triggers)."""
-        return self.active and (self.severe or self.scar or self.failed_abx or self.failed2 or self.burden)
-
-    @property
-    def teen(self) -> bool:
-        return self.age is not None and MINIMUM_AGE <= self.age <= ADULT_AGE - 1
 
     @property
     def unsure_health_answers(self) -> tuple[str, ...]:
@@ -80,45 +113,4 @@ class Facts:
 
 
 def derive(answers: Answers, config: ClinicConfig) -> Facts:
-    values = answers.values
-    iga, nodule_count = answers.get("nurse_iga"), answers.get("nurse_nodule_count")
-    self_severity = answers.get("self_severity")
-    if isinstance(iga, int):
-        sev: int | None = iga
-    elif isinstance(self_severity, str):
-        sev = SEVERITY_SCORE[self_severity]
-    else:
-        sev = None
-    if isinstance(nodule_count, int):
-        nod3, any_nodule = nodule_count >= 3, nodule_count > 0
-    else:
-        nodules = answers.get("nodules")
-        nod3, any_nodule = nodules == "three_or_more", nodules in ("one_or_two", "three_or_more")
-    nurse_scarring = answers.get("nurse_scarring")
-    if nurse_scarring is not None:
-        scar = nurse_scarring in ("mild", "moderate", "severe")
-    else:
-        scar = answers.get("scarring") in ("some", "many")
-    items = [item for item in (answers.get(qid) for qid in PHQ9_ITEMS) if isinstance(item, int)]
-    phq9_total = sum(items) if len(items) == len(PHQ9_ITEMS) else None  # only when all nine were asked
-    methods = answers.get("contraception_methods")
-    return Facts(
-        answers=answers,
-        config=config,
-        age_gate=age_gate_open(values, config),
-        cap=could_get_pregnant(values, config),
-        sev=sev,
-        nod3=nod3,
-        any_nodule=any_nodule,
-        scar=scar,
-        failed_abx=answers.get("oral_abx") in FAILED_ANTIBIOTIC,
-        failed2=answers.get("completed_courses") == "two_or_more",
-        burden=answers.get("impact") in ("a_lot", "very_much"),
-        phq9_total=phq9_total,
-        hormonal=isinstance(methods, tuple) and not HORMONAL_METHODS.isdisjoint(methods),
-        missing_required=tuple(
-            question.id
-            for question in QUESTIONS
-            if question.required and question.id not in values and question.enable_when.test(values, config)
-        ),
-    )
+    return Facts(answers, config)

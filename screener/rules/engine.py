@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Final
 
 from .answers import Answers
-from .catalogue import ERROR_RULE, RULES, Outcome, Rule, Severity, always
+from .catalogue import ERROR_RULE, OUTCOME_RANK, RULES, Outcome, Rule, Severity, always
 from .clinic import ClinicConfig, Jurisdiction
 from .derived import Facts, derive
 from .questions import QUESTIONS
@@ -78,6 +79,18 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class _Plan:
+    """A ruleset prepared for one jurisdiction: what evaluation needs, computed once."""
+
+    jurisdiction: Jurisdiction
+    #: (condition or None for "always", rule) in catalogue order.
+    steps: tuple[tuple[Callable[[Facts], bool] | None, Rule], ...]
+    #: Each rule's warning as shown in this jurisdiction, with its sort key.
+    warnings: dict[str, tuple[tuple[int, bool, int], FiredWarning]]
+    notes: dict[str, FiredNote]
+
+
+@dataclass(frozen=True)
 class Ruleset:
     """A versioned set of rules; its hash changes whenever any reviewed content changes."""
 
@@ -87,6 +100,34 @@ class Ruleset:
     @cached_property
     def hash(self) -> str:
         return "sha256:" + hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+
+    @cached_property
+    def _plans(self) -> dict[Jurisdiction, _Plan]:
+        return {jurisdiction: self._plan(jurisdiction) for jurisdiction in Jurisdiction}
+
+    def plan(self, jurisdiction: Jurisdiction) -> _Plan:
+        return self._plans[jurisdiction]
+
+    def _plan(self, jurisdiction: Jurisdiction) -> _Plan:
+        rules = [rule for rule in (*self.rules, ERROR_RULE) if rule.jurisdiction in (None, jurisdiction)]
+        warnings = {}
+        for position, rule in enumerate(rules):
+            if rule.warning is not None:
+                text = rule.warning.wording.for_jurisdiction(jurisdiction)
+                shown = FiredWarning(rule.warning.id, rule.warning.severity, text, rule.sources, rule.id)
+                # Most severe first; within a severity, what this person's answers triggered comes
+                # before the universal warnings everyone sees, then catalogue order.
+                warnings[rule.id] = ((rule.warning.severity.order, rule.when is always, position), shown)
+        return _Plan(
+            jurisdiction=jurisdiction,
+            steps=tuple(
+                (None if rule.when is always else rule.when.test, rule) for rule in rules if rule is not ERROR_RULE
+            ),
+            warnings=warnings,
+            notes={
+                rule.id: FiredNote(rule.note.id, rule.note.text, rule.sources, rule.id) for rule in rules if rule.note
+            },
+        )
 
     def canonical_json(self) -> str:
         """Everything a clinical reviewer signs off, in a stable order."""
@@ -134,59 +175,55 @@ CURRENT_RULESET: Final = Ruleset(RULESET_VERSION, RULES)
 
 def evaluate(answers: Answers, config: ClinicConfig, ruleset: Ruleset = CURRENT_RULESET) -> Decision:
     """Apply every rule that holds in the clinic's jurisdiction; never raises (fails closed)."""
-    applicable = [rule for rule in ruleset.rules if rule.jurisdiction in (None, config.jurisdiction)]
-    fired: list[Rule] = []
-    failed = False
+    plan = ruleset.plan(config.jurisdiction)
+    try:
+        facts = derive(answers, config)
+        fired = [rule for test, rule in plan.steps if test is None or test(facts)]
+    except Exception:  # noqa: BLE001 - any internal fault must fail closed, never open
+        return _decide(_fired_despite_fault(plan, answers, config), True, ruleset, plan)
+    return _decide(fired, False, ruleset, plan)
+
+
+def _fired_despite_fault(plan: _Plan, answers: Answers, config: ClinicConfig) -> list[Rule]:
+    """The rules that still evaluate cleanly, then the error rule (the slow path, after a fault)."""
     try:
         facts: Facts | None = derive(answers, config)
-    except Exception:  # noqa: BLE001 - any internal fault must fail closed, never open
-        facts, failed = None, True
-    for rule in applicable:
+    except Exception:  # noqa: BLE001
+        facts = None
+    fired: list[Rule] = []
+    for test, rule in plan.steps:
         try:
             # Without facts only the unconditional rules (universal warnings) can be applied.
-            holds = rule.when is always if facts is None else rule.when.test(facts)
-        except Exception:  # noqa: BLE001 - see above
-            failed = True
+            if test is None or (facts is not None and test(facts)):
+                fired.append(rule)
+        except Exception:  # noqa: BLE001, S112 - the fault is recorded as R-E01 below
             continue
-        if holds:
-            fired.append(rule)
-    if failed:
-        fired.append(ERROR_RULE)
-    return _decide(fired, failed, ruleset, config)
+    fired.append(ERROR_RULE)
+    return fired
 
 
-def _decide(fired: list[Rule], failed: bool, ruleset: Ruleset, config: ClinicConfig) -> Decision:
-    outcomes = [rule.outcome for rule in fired if rule.outcome is not None]
-    beneath = [outcome for outcome in outcomes if outcome is not Outcome.URGENT_HELP]
-    underlying = max(beneath, key=lambda o: o.rank, default=Outcome.DISCUSSION_APPROPRIATE)
-    if failed and underlying.rank < Outcome.NOT_APPROPRIATE_NOW.rank:
+def _decide(fired: list[Rule], failed: bool, ruleset: Ruleset, plan: _Plan) -> Decision:
+    urgent = False
+    underlying = Outcome.DISCUSSION_APPROPRIATE  # the default when no rule sets an outcome
+    for rule in fired:
+        outcome = rule.outcome
+        if outcome is None:
+            continue
+        if outcome is Outcome.URGENT_HELP:
+            urgent = True
+        elif OUTCOME_RANK[outcome] > OUTCOME_RANK[underlying]:
+            underlying = outcome
+    if failed and OUTCOME_RANK[underlying] < OUTCOME_RANK[Outcome.NOT_APPROPRIATE_NOW]:
         # Urgent and not-now outcomes already reached stand; anything milder needs a clinician.
         underlying = Outcome.CLINICIAN_REVIEW
-    outcome = Outcome.URGENT_HELP if Outcome.URGENT_HELP in outcomes else underlying
-    jurisdiction = config.jurisdiction
-    warnings = [
-        FiredWarning(
-            rule.warning.id,
-            rule.warning.severity,
-            rule.warning.wording.for_jurisdiction(jurisdiction),
-            rule.sources,
-            rule.id,
-        )
-        for rule in fired
-        if rule.warning is not None
-    ]
-    # Most severe first; within a severity, what this person's answers triggered comes before the
-    # universal warnings everyone sees, then catalogue order (the sort is stable).
-    universal = {rule.id for rule in fired if rule.when is always}
-    warnings.sort(key=lambda warning: (warning.severity.order, warning.rule_id in universal))
-    notes = tuple(FiredNote(rule.note.id, rule.note.text, rule.sources, rule.id) for rule in fired if rule.note)
+    shown = sorted(plan.warnings[rule.id] for rule in fired if rule.id in plan.warnings)
     return Decision(
-        outcome=outcome,
+        outcome=Outcome.URGENT_HELP if urgent else underlying,
         underlying_outcome=underlying,
-        warnings=tuple(warnings),
-        clinician_notes=notes,
+        warnings=tuple(warning for _key, warning in shown),
+        clinician_notes=tuple(plan.notes[rule.id] for rule in fired if rule.id in plan.notes),
         fired_rules=tuple(rule.id for rule in fired),
         ruleset_version=ruleset.version,
         ruleset_hash=ruleset.hash,
-        jurisdiction=jurisdiction,
+        jurisdiction=plan.jurisdiction,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Final
 
 from .clinic import ClinicConfig
@@ -23,7 +23,7 @@ def N_(text: str) -> str:
     return text
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """How a question is answered."""
 
     CHOICE = "choice"  # exactly one code
@@ -49,7 +49,7 @@ class Section:
 EnableInputs = Mapping[str, AnswerValue]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: each condition is one named object
 class EnableWhen:
     """A named condition under which a question is asked (FHIR ``enableWhen``)."""
 
@@ -98,8 +98,7 @@ AGE_GATE = EnableWhen(
 )
 CAP = EnableWhen(
     "cap",
-    "Asked when the person could get pregnant: can_get_pregnant is yes or not_sure "
-    "(and the age gate is open).",
+    "Asked when the person could get pregnant: can_get_pregnant is yes or not_sure (and the age gate is open).",
     ("age_years", "can_get_pregnant"),
     could_get_pregnant,
 )
@@ -332,10 +331,7 @@ QUESTIONS: Final[tuple[Question, ...]] = (
     Question(
         "inflammatory_count",
         "C",
-        N_(
-            "About how many red spots or pus spots do you have on your face, chest and back "
-            "together on a typical day?"
-        ),
+        N_("About how many red spots or pus spots do you have on your face, chest and back together on a typical day?"),
         Kind.CHOICE,
         _options(
             ("up_to_10", N_("Up to 10")),
@@ -545,10 +541,7 @@ QUESTIONS: Final[tuple[Question, ...]] = (
     _yes_no(
         "tetracycline_current",
         "G",
-        N_(
-            "Are you taking doxycycline, minocycline, tetracycline, lymecycline, sarecycline or "
-            "demeclocycline now?"
-        ),
+        N_("Are you taking doxycycline, minocycline, tetracycline, lymecycline, sarecycline or demeclocycline now?"),
         unsure=True,
     ),
     _yes_no(
