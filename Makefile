@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 5000
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test lint typecheck unit bench translations clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/screener db upgrade
 	$(BIN)/screener serve --port $(PORT)
 
 test: lint typecheck unit
@@ -30,6 +31,13 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/rules.py
+
+# After changing any patient-facing text: extract, merge into each language, translate, compile.
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _l --no-location --sort-output --omit-header \
+		-o screener/translations/messages.pot .
+	$(BIN)/pybabel update -i screener/translations/messages.pot -d screener/translations --no-fuzzy-matching
+	$(BIN)/pybabel compile -d screener/translations
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,4 +1,4 @@
-"""The application factory: configuration, security headers, blueprints and error pages."""
+"""The application factory: configuration, extensions, security headers, blueprints, errors."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
-from flask_wtf.csrf import CSRFProtect
+from flask import Flask, Response, current_app, jsonify, render_template, request, session
+from flask_babel import Babel, get_locale
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from screener import config
+from screener import config, db
+from screener.rules import CRISIS_CONTACTS
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 log = logging.getLogger(__name__)
@@ -35,6 +38,7 @@ SECURITY_HEADERS = {
 HSTS = "max-age=31536000; includeSubDomains"
 
 csrf = CSRFProtect()
+babel = Babel()
 
 
 def _asset_folder(name: str) -> str:
@@ -50,18 +54,51 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         static_folder=_asset_folder("static"),
     )
     app.config.from_mapping(config.load(overrides=overrides))
-    csrf.init_app(app)
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = db.default_database_url(app.instance_path)
 
-    from screener.web import api, public
+    from screener.web import api, patient, public
+    from screener.web.limits import limiter
+    from screener.web.public import LANGUAGES
+
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    limiter.init_app(app)
+    db.init_app(app)
 
     app.register_blueprint(public.bp)
+    app.register_blueprint(patient.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # stateless JSON for other systems: no cookies, nothing stored
 
+    @app.context_processor
+    def page_context() -> dict[str, Any]:
+        clinic = current_app.config["CLINIC_CONFIG"]
+        return {
+            "clinic_name": current_app.config["CLINIC_NAME"],
+            "clinic_phone": current_app.config["CLINIC_PHONE"],
+            "jurisdiction": clinic.jurisdiction.value,
+            "crisis_contacts": CRISIS_CONTACTS[clinic.jurisdiction],
+            "languages": LANGUAGES,
+            "current_locale": str(get_locale() or "en"),
+        }
+
     app.after_request(_security_headers)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(db.DatabaseUnavailable, _database_unavailable)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app
+
+
+def _select_locale() -> str:
+    """The language chosen on the page, else the browser's preference, else English."""
+    from screener.web.public import LANGUAGES
+
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return str(chosen)
+    return request.accept_languages.best_match(list(LANGUAGES), default="en") or "en"
 
 
 def _security_headers(response: Response) -> Response:
@@ -79,17 +116,51 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def _error_page(status: int, title: str, message: str, incident: str | None = None) -> tuple[Response | str, int]:
+    if _wants_json():
+        return jsonify(errors=[{"field": "request", "message": message}]), status
+    return render_template("errors/error.html", status=status, title=title, message=message, incident=incident), status
+
+
 def _http_error(error: HTTPException) -> tuple[Response | str, int]:
     status = error.code or 500
+    messages = {
+        404: _("We could not find that page. Check the address, or go back to the start page."),
+        405: _("That page cannot be used like this. Go back and try again."),
+        413: _("What was sent is too large. Go back and try again."),
+        429: _("Too many attempts. Wait a few minutes, then try again."),
+    }
     if _wants_json():
-        return jsonify(errors=[{"field": "request", "message": error.description or error.name}]), status
-    return render_template("errors/error.html", status=status, title=error.name, incident=None), status
+        return _error_page(status, error.name, error.description or error.name)
+    return _error_page(
+        status, error.name, messages.get(status, _("We could not handle that request. Go back and try again."))
+    )
+
+
+def _csrf_error(error: CSRFError) -> tuple[Response | str, int]:
+    return _error_page(
+        400,
+        _("This page has expired"),
+        _("For your security, forms expire. Go back, reload the page and try again. Your saved answers are kept."),
+    )
+
+
+def _database_unavailable(error: db.DatabaseUnavailable) -> tuple[Response | str, int]:
+    log.warning("database unavailable: %s", type(error.__cause__).__name__)
+    return _error_page(
+        503,
+        _("Sorry, the service is busy"),
+        _("Nothing was saved from your last step. Wait a moment, then try again."),
+    )
 
 
 def _unexpected_error(error: Exception) -> tuple[Response | str, int]:
     """Generic 500 with an incident ID to quote; the traceback goes to the log only."""
     incident = uuid.uuid4().hex[:12]
     log.exception("unhandled error, incident %s", incident)
-    if _wants_json():
-        return jsonify(errors=[{"field": "request", "message": f"internal error, incident {incident}"}]), 500
-    return render_template("errors/error.html", status=500, title="Something went wrong", incident=incident), 500
+    return _error_page(
+        500,
+        _("Sorry, something went wrong"),
+        _("Please try again. If it keeps happening, tell a member of staff this reference."),
+        incident,
+    )

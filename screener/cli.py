@@ -93,3 +93,42 @@ def serve(host: str, port: int) -> None:
     from screener.app import create_app
 
     create_app().run(host=host, port=port, debug=False)
+
+
+@main.group(name="db")
+def db_group() -> None:
+    """The database: SCREENER_DATABASE_URL, else instance/screener.db (SQLite)."""
+
+
+def _database_url() -> str:
+    # Imported here, as in `serve`: `screener evaluate` should not pay for SQLAlchemy and Alembic.
+    from screener import db
+
+    return db.database_url_from_env(db.default_instance_path())
+
+
+@db_group.command(name="upgrade")
+def db_upgrade() -> None:
+    """Create or update the tables (apply every migration); safe to run again."""
+    from sqlalchemy import make_url
+
+    from screener import db
+
+    url = _database_url()
+    db.upgrade(url)
+    click.echo(f"Database up to date: {make_url(url).render_as_string(hide_password=True)}")
+
+
+@db_group.command(name="purge")
+def db_purge() -> None:
+    """Delete expired drafts (completed or not) and print how many. Run it at least daily."""
+    from screener import db, store
+    from screener.clock import utcnow
+
+    database = db.Database(_database_url())
+    try:
+        with database.write() as session:
+            count = store.purge_expired_drafts(session, utcnow())
+    finally:
+        database.dispose()
+    click.echo(f"{count} expired drafts purged")

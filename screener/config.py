@@ -1,57 +1,143 @@
 """Every setting and its default. Environment variables ``SCREENER_<NAME>`` override them.
 
 Development is the default so that ``make run`` works on a fresh machine; production
-(``SCREENER_ENV=production``) refuses to start without a real secret key.
+(``SCREENER_ENV=production``) refuses to start without a real secret key. The clinic's rule
+settings (jurisdiction, PHQ cutoffs, triglyceride threshold) are validated by the rules
+module itself, so a bad value stops the app with the same message the API would give.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-#: Settings read from the environment: name -> (default, type).
-DEFAULTS: dict[str, Any] = {
-    "ENV": "development",
-    "SECRET_KEY": "",
-    "MAX_CONTENT_LENGTH": 64 * 1024,  # a full answer set is about 2 KB
-    "MAX_FORM_PARTS": 200,
-}
-
-#: Secret keys that must never reach production.
-WEAK_SECRET_KEYS = frozenset({"", "dev", "changeme", "secret", "development"})
-MIN_SECRET_KEY_LENGTH = 32
+from screener.rules import ClinicConfig, InvalidInput, parse_config
 
 
 class ConfigError(RuntimeError):
     """The configuration is unsafe or invalid; the app refuses to start."""
 
 
+def _text(raw: str) -> str:
+    return raw
+
+
+def _whole(raw: str) -> int:
+    return int(raw)
+
+
+def _flag(raw: str) -> bool:
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _optional_whole(raw: str) -> int | None:
+    return int(raw) if raw.strip() else None
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    parse: Callable[[str], Any]
+    help: str
+
+
+SETTINGS = (
+    Setting("ENV", "development", _text, "development or production"),
+    Setting("SECRET_KEY", "", _text, "at least 32 random characters in production"),
+    Setting("DATABASE_URL", "", _text, "SQLAlchemy URL; default: SQLite in instance/screener.db"),
+    Setting("MAX_CONTENT_LENGTH", 64 * 1024, _whole, "request body cap in bytes (413 above it)"),
+    Setting("MAX_FORM_PARTS", 200, _whole, "form field cap (413 above it)"),
+    # The clinic
+    Setting("CLINIC_NAME", "Acne clinic", _text, "shown on every page"),
+    Setting("CLINIC_PHONE", "", _text, "the clinic's phone number, shown with what happens next"),
+    Setting("JURISDICTION", "US", _text, "US or UK: warning wording, crisis contacts, clinician notes"),
+    Setting("PHQ2_CUTOFF", 3, _whole, "PHQ-2 score at which PHQ-9 items 3-8 are asked"),
+    Setting("PHQ9_REVIEW_CUTOFF", 10, _whole, "PHQ-9 total that triggers clinician review"),
+    Setting("UK_UNDER18_SECOND_PRESCRIBER", False, _flag, "UK: keep the second-prescriber note for 12-17"),
+    Setting("TG_REVIEW_THRESHOLD_MG_DL", None, _optional_whole, "triglycerides (mg/dL) that trigger review"),
+    # Patients on shared devices
+    Setting("PATIENT_IDLE_MINUTES", 10, _whole, "patient pages clear after this long without activity"),
+    Setting("IDLE_WARNING_SECONDS", 120, _whole, "how long before the idle timeout the warning appears"),
+    Setting("RESUME_HOURS", 72, _whole, "how long a 'save and come back later' code stays valid"),
+    Setting("RATELIMIT_STORAGE_URI", "memory://", _text, "Flask-Limiter storage; redis://... with several servers"),
+)
+SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+#: Secret keys that must never reach production.
+WEAK_SECRET_KEYS = frozenset({"", "dev", "changeme", "secret", "development"})
+MIN_SECRET_KEY_LENGTH = 32
+
+
 def load(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Defaults, then ``SCREENER_*`` environment variables, then explicit overrides (tests)."""
     environ = os.environ if environ is None else environ
-    settings = dict(DEFAULTS)
-    for name, default in DEFAULTS.items():
-        raw = environ.get(f"SCREENER_{name}")
+    settings: dict[str, Any] = {setting.name: setting.default for setting in SETTINGS}
+    for setting in SETTINGS:
+        raw = environ.get(f"SCREENER_{setting.name}")
         if raw is None:
             continue
         try:
-            settings[name] = int(raw) if isinstance(default, int) else raw
+            settings[setting.name] = setting.parse(raw)
         except ValueError as error:
-            raise ConfigError(f"SCREENER_{name} must be a whole number") from error
+            kind = "a whole number" if setting.parse in (_whole, _optional_whole) else "valid"
+            raise ConfigError(f"SCREENER_{setting.name} must be {kind} ({setting.help})") from error
     settings.update(overrides or {})
-    production = settings["ENV"] == "production"
+    _check_secret_key(settings)
+    settings["CLINIC_CONFIG"] = clinic_config(settings)
+    settings.update(_derived_flask_settings(settings))
+    return settings
+
+
+def _check_secret_key(settings: dict[str, Any]) -> None:
     key = settings["SECRET_KEY"]
-    if production and (key in WEAK_SECRET_KEYS or len(key) < MIN_SECRET_KEY_LENGTH):
+    if settings["ENV"] == "production" and (key in WEAK_SECRET_KEYS or len(key) < MIN_SECRET_KEY_LENGTH):
         raise ConfigError(
             f"SCREENER_SECRET_KEY must be set to a random value of at least {MIN_SECRET_KEY_LENGTH} "
             "characters in production"
         )
     if not key:
         settings["SECRET_KEY"] = secrets.token_urlsafe(32)  # development: fresh per process
-    settings["TESTING"] = settings.get("TESTING", False)
-    settings["SESSION_COOKIE_HTTPONLY"] = True
-    settings["SESSION_COOKIE_SAMESITE"] = "Lax"
-    settings["SESSION_COOKIE_SECURE"] = production
-    return settings
+
+
+def clinic_config(settings: Mapping[str, Any]) -> ClinicConfig:
+    """The rules' ClinicConfig for this clinic, validated by the rules module."""
+    try:
+        return parse_config(
+            {
+                "jurisdiction": settings["JURISDICTION"],
+                "phq2_cutoff": settings["PHQ2_CUTOFF"],
+                "phq9_review_cutoff": settings["PHQ9_REVIEW_CUTOFF"],
+                "uk_under18_second_prescriber": settings["UK_UNDER18_SECOND_PRESCRIBER"],
+                "tg_review_threshold_mg_dl": settings["TG_REVIEW_THRESHOLD_MG_DL"],
+            }
+        )
+    except InvalidInput as invalid:
+        problems = "; ".join(f"SCREENER_{e.field.removeprefix('config.').upper()} {e.message}" for e in invalid.errors)
+        raise ConfigError(problems) from invalid
+
+
+def _derived_flask_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    production = settings["ENV"] == "production"
+    return {
+        "TESTING": settings.get("TESTING", False),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        # __Host- binds the cookie to this exact host over HTTPS (no Domain, Path=/).
+        "SESSION_COOKIE_NAME": "__Host-screener" if production else "screener",
+        # The server enforces the idle timeout (and says so); the cookie only needs to outlive it.
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=1),
+        "SESSION_REFRESH_EACH_REQUEST": True,
+        "RATELIMIT_STORAGE_URI": settings["RATELIMIT_STORAGE_URI"],
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "BABEL_DEFAULT_LOCALE": "en",
+    }

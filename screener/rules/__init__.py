@@ -5,7 +5,19 @@ decision = evaluate(answers, config)
 """
 
 from .answers import Answers, FieldError, InvalidInput, parse_answers, parse_config, parse_request
-from .catalogue import ERROR_RULE, OUTCOME_LABELS, RULES, NoteDef, Outcome, Rule, Severity, WarningDef
+from .catalogue import (
+    CRISIS_CONTACTS,
+    ERROR_RULE,
+    OUTCOME_LABELS,
+    RULES,
+    URGENT_RULE_IDS,
+    CrisisContact,
+    NoteDef,
+    Outcome,
+    Rule,
+    Severity,
+    WarningDef,
+)
 from .clinic import DEFAULT_CONFIG, ClinicConfig, Jurisdiction
 from .engine import CURRENT_RULESET, RULESET_VERSION, Decision, FiredNote, FiredWarning, Ruleset, evaluate
 from .questions import (
@@ -18,11 +30,13 @@ from .questions import (
     Option,
     Question,
     Section,
+    asked_questions,
     enabled_answers,
     questions_in,
 )
 
 __all__ = [
+    "CRISIS_CONTACTS",
     "CURRENT_RULESET",
     "DEFAULT_CONFIG",
     "ERROR_RULE",
@@ -32,9 +46,11 @@ __all__ = [
     "RULES",
     "RULESET_VERSION",
     "SECTIONS",
+    "URGENT_RULE_IDS",
     "AnswerValue",
     "Answers",
     "ClinicConfig",
+    "CrisisContact",
     "Decision",
     "EnableWhen",
     "FieldError",
@@ -52,6 +68,7 @@ __all__ = [
     "Section",
     "Severity",
     "WarningDef",
+    "asked_questions",
     "enabled_answers",
     "evaluate",
     "parse_answers",

@@ -128,6 +128,32 @@ class Rule:
     alerts_staff: bool = False
 
 
+@dataclass(frozen=True)
+class CrisisContact:
+    """One way to get help now, shown in the crisis footer and panel (rules.md BT2)."""
+
+    text: str
+    number: str
+    #: What a phone dials: digits only.
+    dial: str
+    #: Whether the line also takes text messages.
+    texts: bool = False
+
+
+#: Crisis contacts by jurisdiction (rules.md BT2; sources S24, S25).
+CRISIS_CONTACTS: Final = {
+    Jurisdiction.US: (
+        CrisisContact(N_("Suicide & Crisis Lifeline: call or text"), "988", "988", texts=True),
+        CrisisContact(N_("Emergency: call"), "911", "911"),
+    ),
+    Jurisdiction.UK: (
+        CrisisContact(N_("Emergency: call"), "999", "999"),
+        CrisisContact(N_("NHS 111, then choose the mental health option: call"), "111", "111"),
+        CrisisContact(N_("Samaritans, free, day or night: call"), "116 123", "116123"),
+    ),
+}
+
+
 # --- Conditions -------------------------------------------------------------------------
 
 
@@ -1296,6 +1322,10 @@ RULES: Final[tuple[Rule, ...]] = (
     *FLAG_RULES,
     *NOTE_RULES,
 )
+
+
+#: Rules whose firing alerts staff and shows the crisis panel at once (rules.md BT1).
+URGENT_RULE_IDS: Final = frozenset(rule.id for rule in RULES if rule.alerts_staff)
 
 
 @condition("a rule or derived value raised an error during evaluation")

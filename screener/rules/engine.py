@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import Final
 
 from .answers import Answers
-from .catalogue import ERROR_RULE, OUTCOME_RANK, RULES, Outcome, Rule, Severity, always
+from .catalogue import CRISIS_CONTACTS, ERROR_RULE, OUTCOME_RANK, RULES, Outcome, Rule, Severity, always
 from .clinic import ClinicConfig, Jurisdiction
 from .derived import Facts, derive
 from .questions import QUESTIONS
@@ -134,6 +134,10 @@ class Ruleset:
         content = {
             "version": self.version,
             "rules": [_rule_content(rule) for rule in (*self.rules, ERROR_RULE)],
+            "crisis_contacts": {
+                jurisdiction.value: [[c.text, c.number, c.dial, c.texts] for c in contacts]
+                for jurisdiction, contacts in CRISIS_CONTACTS.items()
+            },
             "questions": [
                 {
                     "id": q.id,

@@ -375,7 +375,7 @@ QUESTIONS: Final[tuple[Question, ...]] = (
         N_("How much does your acne affect your mood, confidence, school or work, or social life?"),
         Kind.CHOICE,
         _options(
-            ("not_at_all", N_("Not at all")),
+            ("not_at_all", N_("It does not affect me")),
             ("a_little", N_("A little")),
             ("a_lot", N_("A lot")),
             ("very_much", N_("Very much")),
@@ -645,6 +645,7 @@ def enabled_answers(
     return kept, tuple(discarded)
 
 
-def is_enabled(question: Question, answers: Mapping[str, AnswerValue], config: ClinicConfig) -> bool:
-    """Whether ``question`` is asked, given (already enabled-filtered) answers."""
-    return question.enable_when.test(answers, config)
+def asked_questions(answers: Mapping[str, AnswerValue], config: ClinicConfig) -> tuple[Question, ...]:
+    """The questions that are asked (enabled) under these answers, in catalogue order."""
+    kept, _ = enabled_answers(answers, config)
+    return tuple(question for question in QUESTIONS if question.enable_when.test(kept, config))

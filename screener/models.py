@@ -1,0 +1,164 @@
+"""Tables. A screening is a FHIR-style QuestionnaireResponse whose answers are never overwritten:
+an amendment adds a ScreeningVersion, and each version keeps the decision exactly as it was shown.
+
+Timestamps are aware UTC datetimes on every backend. JSON columns hold plain data only; the
+store copies it in, so nothing here knows about the rules.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: Constraint names are stable across backends, so later migrations can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC in, aware UTC out; SQLite stores it naive, PostgreSQL as timestamptz."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware one (screener.clock.utcnow())")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Draft(Base):
+    """A questionnaire in progress in one browser; found by the sha256 of its session token."""
+
+    __tablename__ = "draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: question_id -> answer (a list for "pick all"), as the person gave it.
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    language: Mapped[str] = mapped_column(String(8))
+    jurisdiction: Mapped[str] = mapped_column(String(2))
+    #: Rule IDs whose crisis panel this person has already seen.
+    urgent_shown: Mapped[list[str]] = mapped_column(JSON)
+    resume_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    resume_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: After this the draft may be purged, completed or not.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    #: Set on completion; unique, so one draft yields at most one screening.
+    screening_id: Mapped[int | None] = mapped_column(ForeignKey("screening.id"), unique=True)
+
+
+class Screening(Base):
+    """One completed questionnaire response; its content lives in numbered versions."""
+
+    __tablename__ = "screening"
+    __table_args__ = (Index("ix_screening_urgent_created_at", "urgent", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Short code the patient brings to the visit, stored as shown ("XXXX-XXXX").
+    reference_code: Mapped[str] = mapped_column(String(16), unique=True)
+    #: completed, amended, entered-in-error.
+    status: Mapped[str] = mapped_column(String(24))
+    subject_name: Mapped[str | None] = mapped_column(Text)
+    subject_birth_date: Mapped[date | None] = mapped_column(Date)
+    subject_mrn: Mapped[str | None] = mapped_column(String(64))
+    current_version: Mapped[int]
+    #: Copied from the current version, for the staff queue.
+    outcome: Mapped[str] = mapped_column(String(32))
+    urgent: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ScreeningVersion(Base):
+    """The answers and the decision exactly as made and shown; never updated, never recomputed."""
+
+    __tablename__ = "screening_version"
+    __table_args__ = (UniqueConstraint("screening_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    screening_id: Mapped[int] = mapped_column(ForeignKey("screening.id"))
+    number: Mapped[int]
+    #: Who recorded it: patient, nurse, clinician.
+    author_role: Mapped[str] = mapped_column(String(16))
+    author_id: Mapped[int | None]
+    #: Who answered: the ``completed_by`` code (self, parent_guardian, nurse ...), if given.
+    source: Mapped[str | None] = mapped_column(String(32))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: Question IDs whose answers were dropped because the question was not asked.
+    discarded: Mapped[list[str]] = mapped_column(JSON)
+    outcome: Mapped[str] = mapped_column(String(32))
+    underlying_outcome: Mapped[str] = mapped_column(String(32))
+    #: [{"id", "severity", "text", "sources"}] with the text exactly as shown, in ``language``.
+    warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    language: Mapped[str] = mapped_column(String(8))
+    clinician_notes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    fired_rules: Mapped[list[str]] = mapped_column(JSON)
+    ruleset_version: Mapped[str] = mapped_column(String(32))
+    ruleset_hash: Mapped[str] = mapped_column(String(80))
+    jurisdiction: Mapped[str] = mapped_column(String(2))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StaffAlert(Base):
+    """Staff must act (same-day contact); outlives a purged draft through its screening, if any."""
+
+    __tablename__ = "staff_alert"
+    __table_args__ = (
+        # At most one open alert of a kind per draft, even if two requests race.
+        Index(
+            "uq_staff_alert_open_draft_kind",
+            "draft_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("acknowledged_at IS NULL"),
+            postgresql_where=text("acknowledged_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    draft_id: Mapped[int | None] = mapped_column(ForeignKey("draft.id", ondelete="SET NULL"), index=True)
+    screening_id: Mapped[int | None] = mapped_column(ForeignKey("screening.id"), index=True)
+    rule_ids: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    acknowledged_by: Mapped[int | None]
+    action_taken: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,400 @@
+"""The queries and commands the views use: functions taking a Session (from ``Database.write()`` or
+``read()``) and, where time matters, an explicit ``now``.
+
+Plain JSON-able data in and out; nothing here knows the rules. Secrets (session tokens, resume
+codes) are stored only as sha256 hashes; reference codes are stored as shown, for staff to look up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import CursorResult, delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from screener.models import Draft, Screening, ScreeningVersion, StaffAlert
+
+__all__ = [
+    "CODE_ALPHABET",
+    "Draft",
+    "Screening",
+    "ScreeningVersion",
+    "StaffAlert",
+    "VersionRecord",
+    "complete_draft",
+    "create_draft",
+    "current_version",
+    "delete_draft",
+    "find_draft",
+    "find_screening_by_reference",
+    "find_screening_for_token",
+    "get_screening",
+    "issue_resume_code",
+    "lock_draft",
+    "mark_urgent_shown",
+    "normalise_code",
+    "purge_expired_drafts",
+    "record_urgent_alert",
+    "resume_draft",
+    "save_answers",
+]
+
+#: Crockford's base32: no I, L, O or U, so a code read aloud or copied by hand survives.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+RESUME_CODE_LENGTH = 12  # 60 bits, valid for hours, lookups rate-limited
+REFERENCE_CODE_LENGTH = 8  # 40 bits, unique, looked up by staff
+CODE_GROUP = 4
+#: Draws before a unique-code collision is reported; at 40 bits a second draw is already rare.
+CODE_ATTEMPTS = 5
+_LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+URGENT_HELP = "URGENT_HELP"
+URGENT_ALERT = "urgent"
+COMPLETED = "completed"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """What a screening version stores: the answers and the decision exactly as shown."""
+
+    author_role: str
+    author_id: int | None
+    source: str | None
+    answers: Mapping[str, Any]
+    discarded: Sequence[str]
+    outcome: str
+    underlying_outcome: str
+    warnings: Sequence[Mapping[str, Any]]
+    language: str
+    clinician_notes: Sequence[Mapping[str, Any]]
+    fired_rules: Sequence[str]
+    ruleset_version: str
+    ruleset_hash: str
+    jurisdiction: str
+    config: Mapping[str, Any]
+
+
+# --- Codes and secrets --------------------------------------------------------------------
+
+
+def normalise_code(text: str) -> str:
+    """Upper case, no spaces or hyphens, O read as 0 and I or L as 1: sloppy typing still matches."""
+    return "".join(text.upper().split()).replace("-", "").translate(_LOOKALIKES)
+
+
+def _new_code(length: int) -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def _is_code(normalised: str, length: int) -> bool:
+    return len(normalised) == length and all(symbol in CODE_ALPHABET for symbol in normalised)
+
+
+def _shown(code: str) -> str:
+    """``XXXX-XXXX``: groups of four are easier to read out and copy."""
+    return "-".join(code[i : i + CODE_GROUP] for i in range(0, len(code), CODE_GROUP))
+
+
+def _sha256(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def _with_unique_code(session: Session, length: int, use: Callable[[str], T]) -> T:
+    """Run ``use(code)`` in a savepoint; draw a new code if a unique constraint rejects it.
+
+    The savepoint keeps the surrounding transaction usable after the collision (PostgreSQL
+    aborts a whole transaction on an error otherwise).
+    """
+    attempt = 1
+    while True:
+        code = _new_code(length)
+        try:
+            with session.begin_nested():
+                return use(code)
+        except IntegrityError:
+            if attempt == CODE_ATTEMPTS:
+                raise
+            attempt += 1
+
+
+def _plain(value: object) -> Any:
+    """A deep copy through JSON: fails now, not at flush, on what a JSON column cannot hold."""
+    return json.loads(json.dumps(value, allow_nan=False))
+
+
+def _merged(existing: Iterable[str], new: Iterable[str]) -> list[str]:
+    """``existing`` then the new IDs not already in it, in order, without repeats."""
+    return list(dict.fromkeys([*existing, *new]))
+
+
+def _lock(session: Session, draft: Draft) -> None:
+    """Re-read the draft under a row lock (PostgreSQL), after writing out pending changes.
+
+    On SQLite the writer's BEGIN IMMEDIATE already serialises; FOR UPDATE is not emitted there.
+    """
+    session.flush()
+    session.refresh(draft, with_for_update=True)
+
+
+# --- Drafts -------------------------------------------------------------------------------
+
+
+def create_draft(
+    session: Session, *, language: str, jurisdiction: str, now: datetime, lifetime: timedelta
+) -> tuple[Draft, str]:
+    """A new empty draft and the secret token for the browser's session (only its hash is kept)."""
+    token = _new_token()
+    draft = Draft(
+        token_hash=_sha256(token),
+        answers={},
+        language=language,
+        jurisdiction=jurisdiction,
+        urgent_shown=[],
+        created_at=now,
+        updated_at=now,
+        expires_at=now + lifetime,
+    )
+    session.add(draft)
+    session.flush()
+    return draft, token
+
+
+def find_draft(session: Session, token: str, now: datetime) -> Draft | None:
+    """The draft of this session token, unless it has expired or been completed."""
+    return session.scalars(
+        select(Draft).where(
+            Draft.token_hash == _sha256(token),
+            Draft.expires_at > now,
+            Draft.screening_id.is_(None),
+        )
+    ).one_or_none()
+
+
+def lock_draft(session: Session, draft_id: int) -> Draft | None:
+    """The draft, re-read under a row lock for read-then-write (SELECT ... FOR UPDATE on PostgreSQL)."""
+    return session.scalars(
+        select(Draft).where(Draft.id == draft_id).with_for_update().execution_options(populate_existing=True)
+    ).one_or_none()
+
+
+def save_answers(session: Session, draft: Draft, answers: Mapping[str, Any], now: datetime) -> None:
+    """Replace the draft's answers with ``answers`` (question_id -> answer)."""
+    draft.answers = _plain(answers)
+    draft.updated_at = now
+    session.flush()
+
+
+def mark_urgent_shown(session: Session, draft: Draft, rule_ids: Sequence[str], now: datetime) -> None:
+    """Remember that the crisis panel for these rules was shown, so it is not shown again."""
+    draft.urgent_shown = _merged(draft.urgent_shown, rule_ids)
+    draft.updated_at = now
+    session.flush()
+
+
+def issue_resume_code(session: Session, draft: Draft, *, now: datetime, valid_for: timedelta) -> str:
+    """A new resume code shown as ``XXXX-XXXX-XXXX``; any earlier code of this draft stops working.
+
+    The draft is kept at least as long as its code is valid.
+    """
+    expires = now + valid_for
+
+    def use(code: str) -> str:
+        draft.resume_code_hash = _sha256(code)
+        draft.resume_expires_at = expires
+        return code
+
+    code = _with_unique_code(session, RESUME_CODE_LENGTH, use)
+    draft.expires_at = max(draft.expires_at, expires)
+    draft.updated_at = now
+    session.flush()
+    return _shown(code)
+
+
+def resume_draft(session: Session, code: str, now: datetime) -> tuple[Draft, str] | None:
+    """The draft of a valid resume code and a new session token for it (the old token stops working).
+
+    The code itself stays valid until it expires, is replaced or the draft is completed.
+    """
+    normalised = normalise_code(code)
+    if not _is_code(normalised, RESUME_CODE_LENGTH):
+        return None
+    draft = session.scalars(
+        select(Draft)
+        .where(
+            Draft.resume_code_hash == _sha256(normalised),
+            Draft.resume_expires_at > now,
+            Draft.expires_at > now,
+            Draft.screening_id.is_(None),
+        )
+        .with_for_update()
+    ).one_or_none()
+    if draft is None:
+        return None
+    token = _new_token()
+    draft.token_hash = _sha256(token)
+    draft.updated_at = now
+    session.flush()
+    return draft, token
+
+
+def delete_draft(session: Session, draft: Draft) -> None:
+    """Forget an unfinished draft ("start again"); its staff alerts stay, without the link."""
+    session.delete(draft)
+    session.flush()
+
+
+def purge_expired_drafts(session: Session, now: datetime) -> int:
+    """Delete every expired draft, completed or not (completed ones hold no answers); the count."""
+    statement = delete(Draft).where(Draft.expires_at <= now).execution_options(synchronize_session=False)
+    result = cast("CursorResult[Any]", session.execute(statement))  # a DELETE gives a cursor result
+    return result.rowcount
+
+
+# --- Staff alerts -------------------------------------------------------------------------
+
+
+def record_urgent_alert(session: Session, *, draft: Draft, rule_ids: Sequence[str], now: datetime) -> StaffAlert:
+    """Alert staff to urgent answers: one open alert per draft, collecting every rule ID that fired."""
+    _lock(session, draft)
+    alert = session.scalars(
+        select(StaffAlert).where(
+            StaffAlert.draft_id == draft.id,
+            StaffAlert.kind == URGENT_ALERT,
+            StaffAlert.acknowledged_at.is_(None),
+        )
+    ).one_or_none()
+    if alert is None:
+        alert = StaffAlert(
+            kind=URGENT_ALERT,
+            draft_id=draft.id,
+            screening_id=draft.screening_id,
+            rule_ids=_merged([], rule_ids),
+            created_at=now,
+        )
+        session.add(alert)
+    else:
+        alert.rule_ids = _merged(alert.rule_ids, rule_ids)
+    session.flush()
+    return alert
+
+
+# --- Completion and screenings ------------------------------------------------------------
+
+
+def complete_draft(
+    session: Session,
+    draft: Draft,
+    *,
+    record: VersionRecord,
+    now: datetime,
+    urgent_rule_ids: Sequence[str] = (),
+) -> Screening:
+    """Turn the draft into a completed screening, once: a second call returns the same screening.
+
+    The draft's alerts are attached to the screening; an URGENT_HELP result with no alert yet gets
+    one (listing ``urgent_rule_ids``). The draft's answers are cleared: the version holds them now.
+    """
+    _lock(session, draft)
+    if draft.screening_id is not None:
+        return session.scalars(select(Screening).where(Screening.id == draft.screening_id)).one()
+    urgent = record.outcome == URGENT_HELP
+
+    def use(code: str) -> Screening:
+        screening = Screening(
+            reference_code=_shown(code),
+            status=COMPLETED,
+            current_version=1,
+            outcome=record.outcome,
+            urgent=urgent,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(screening)
+        return screening
+
+    screening = _with_unique_code(session, REFERENCE_CODE_LENGTH, use)
+    session.add(_version(screening, 1, record, now))
+    alerts = session.scalars(select(StaffAlert).where(StaffAlert.draft_id == draft.id)).all()
+    for alert in alerts:
+        alert.screening_id = screening.id
+    if urgent and not alerts:
+        session.add(
+            StaffAlert(
+                kind=URGENT_ALERT,
+                draft_id=draft.id,
+                screening_id=screening.id,
+                rule_ids=_merged([], urgent_rule_ids),
+                created_at=now,
+            )
+        )
+    draft.screening_id = screening.id
+    draft.answers = {}
+    draft.resume_code_hash = None
+    draft.resume_expires_at = None
+    draft.updated_at = now
+    session.flush()
+    return screening
+
+
+def _version(screening: Screening, number: int, record: VersionRecord, now: datetime) -> ScreeningVersion:
+    return ScreeningVersion(
+        screening_id=screening.id,
+        number=number,
+        author_role=record.author_role,
+        author_id=record.author_id,
+        source=record.source,
+        answers=_plain(record.answers),
+        discarded=_plain(record.discarded),
+        outcome=record.outcome,
+        underlying_outcome=record.underlying_outcome,
+        warnings=_plain(record.warnings),
+        language=record.language,
+        clinician_notes=_plain(record.clinician_notes),
+        fired_rules=_plain(record.fired_rules),
+        ruleset_version=record.ruleset_version,
+        ruleset_hash=record.ruleset_hash,
+        jurisdiction=record.jurisdiction,
+        config=_plain(record.config),
+        created_at=now,
+    )
+
+
+def find_screening_for_token(session: Session, token: str) -> Screening | None:
+    """The screening completed from this session token's draft: a repeated submit finds it."""
+    return session.scalars(
+        select(Screening).join(Draft, Draft.screening_id == Screening.id).where(Draft.token_hash == _sha256(token))
+    ).one_or_none()
+
+
+def get_screening(session: Session, screening_id: int) -> Screening | None:
+    return session.get(Screening, screening_id)
+
+
+def find_screening_by_reference(session: Session, code: str) -> Screening | None:
+    """The screening of a reference code as a patient might type or read it out."""
+    normalised = normalise_code(code)
+    if not _is_code(normalised, REFERENCE_CODE_LENGTH):
+        return None
+    return session.scalars(select(Screening).where(Screening.reference_code == _shown(normalised))).one_or_none()
+
+
+def current_version(session: Session, screening: Screening) -> ScreeningVersion:
+    return session.scalars(
+        select(ScreeningVersion).where(
+            ScreeningVersion.screening_id == screening.id,
+            ScreeningVersion.number == screening.current_version,
+        )
+    ).one()

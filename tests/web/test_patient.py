@@ -1,0 +1,364 @@
+"""The patient journey through the Flask test client, with CSRF on, on each test database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from flask import Flask
+from sqlalchemy import func, select
+
+from screener import models
+from screener.db import Database
+from tests.web.conftest import Patient
+
+#: One adult's answers, page by page, as a browser posts them: DISCUSSION_APPROPRIATE.
+ADULT: dict[str, dict[str, Any]] = {
+    "A": {"completed_by": "self", "age_years": "22"},
+    "B": {"can_get_pregnant": "no", "breastfeeding": "no"},
+    "C": {"self_severity": "severe", "nodules": "three_or_more", "scarring": "none", "sites": ["face", "back"]},
+    "D": {"oral_abx": "finished_not_helped", "completed_courses": "one"},
+    "E": {"phq9_q1": "0", "phq9_q2": "0", "phq9_q9": "0", "mh_history": "none"},
+    "F": {"allergies": "none", "liver_disease": "no"},
+    "G": {"tetracycline_current": "no"},
+    "H": {"blood_donation_plan": "no"},
+}
+
+
+def db_of(app: Flask) -> Database:
+    database: Database = app.extensions["screener.db"]
+    return database
+
+
+def count(app: Flask, model: type[Any]) -> int:
+    with db_of(app).read() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def draft_answers(app: Flask) -> dict[str, Any]:
+    with db_of(app).read() as session:
+        drafts = session.scalars(select(models.Draft)).all()
+        assert len(drafts) == 1
+        return dict(drafts[0].answers)
+
+
+def complete(patient: Patient, pages: dict[str, dict[str, Any]] = ADULT) -> str:
+    """Answer every page, then send; returns the result page's HTML."""
+    patient.start()
+    for section, answers in pages.items():
+        response = patient.answer(section, answers)
+        assert response.status_code == 302, (section, response.get_data(as_text=True)[:2000])
+    assert patient.get("/check").status_code == 200
+    response = patient.post("/submit")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/result"
+    return patient.get("/result").get_data(as_text=True)
+
+
+def test_start_page_explains_the_service_and_shows_crisis_contacts(patient: Patient) -> None:
+    response = patient.get("/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "does not decide your treatment" in html
+    assert "about 10 minutes" in html
+    assert 'href="tel:988"' in html  # BT2: crisis footer (US)
+    assert 'href="tel:911"' in html
+    assert 'lang="en"' in html
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_complete_adult_journey_stores_one_screening_with_its_decision(app: Flask, patient: Patient) -> None:
+    html = complete(patient)
+    assert "It makes sense to talk with your doctor about isotretinoin" in html
+    assert "reference-code" in html
+    with db_of(app).read() as session:
+        screening = session.scalars(select(models.Screening)).one()
+        version = session.scalars(select(models.ScreeningVersion)).one()
+    assert screening.reference_code in html
+    assert version.outcome == "DISCUSSION_APPROPRIATE"
+    assert version.ruleset_version == "2026.11-draft.1"
+    assert version.language == "en"
+    assert version.author_role == "patient"
+    assert version.answers["age_years"] == 22
+    assert version.answers["sites"] == ["face", "back"]
+    assert {w["id"] for w in version.warnings} >= {"W-GEN-BIRTH", "W-GEN-NOTRX"}
+    assert version.warnings[0]["severity"] == "critical"
+    assert "C-ONLABEL" in {n["id"] for n in version.clinician_notes}
+    assert count(app, models.StaffAlert) == 0
+
+
+def test_bad_input_shows_an_error_summary_keeps_what_was_typed_and_saves_nothing(app: Flask, patient: Patient) -> None:
+    patient.start()
+    response = patient.answer("A", {"completed_by": "self", "age_years": "twenty"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "There is a problem" in html
+    assert 'href="#age_years"' in html
+    assert "Enter a whole number from 0 to 120" in html
+    assert 'value="twenty"' in html
+    assert "<title>Error:" in html
+    assert draft_answers(app) == {}
+
+
+def test_a_required_question_left_blank_is_an_error(patient: Patient) -> None:
+    patient.start()
+    response = patient.answer("A", {"age_years": "30"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Select an answer" in html
+    assert 'value="30"' in html
+
+
+def test_optional_questions_may_be_left_blank(patient: Patient) -> None:
+    patient.start()
+    patient.answer("A", ADULT["A"])
+    patient.answer("B", ADULT["B"])
+    response = patient.answer("C", {"self_severity": "mild", "nodules": "none"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/questions/D"
+
+
+def test_pregnancy_follow_ups_appear_only_when_enabled_and_stale_answers_are_discarded(
+    app: Flask, patient: Patient
+) -> None:
+    """BT3."""
+    patient.start()
+    patient.answer("A", ADULT["A"])
+    page = patient.get("/questions/B").get_data(as_text=True)
+    assert "Are you pregnant now" not in page
+    response = patient.answer("B", {"can_get_pregnant": "yes", "breastfeeding": "no"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200  # the same page again, now with the follow-up questions
+    assert "Are you pregnant now" in html
+    assert "form-group--new" in html
+    follow_ups = {
+        "can_get_pregnant": "yes",
+        "breastfeeding": "no",
+        "pregnant_now": "no",
+        "planning_pregnancy_6mo": "no",
+        "contraception_methods": ["iud"],
+        "willing_pregnancy_prevention": "yes",
+    }
+    assert patient.answer("B", follow_ups).status_code == 302
+    assert draft_answers(app)["pregnant_now"] == "no"
+    # Changing the first answer to "no" throws the follow-up answers away.
+    assert patient.answer("B", follow_ups | {"can_get_pregnant": "no"}).status_code == 302
+    saved = draft_answers(app)
+    assert saved["can_get_pregnant"] == "no"
+    assert not {"pregnant_now", "planning_pregnancy_6mo", "contraception_methods"} & set(saved)
+
+
+def test_an_under_12_finishes_after_section_a(app: Flask, patient: Patient) -> None:
+    """BT4: the questionnaire ends after section A with TC01's result."""
+    patient.start()
+    response = patient.answer("A", {"completed_by": "parent_guardian", "age_years": "11"})
+    assert response.headers["Location"] == "/check"
+    assert patient.get("/questions/C").headers["Location"] == "/check"
+    html = complete_from_check(patient)
+    assert "Isotretinoin is not an option right now" in html
+    assert "not approved for children under 12" in html
+    with db_of(app).read() as session:
+        version = session.scalars(select(models.ScreeningVersion)).one()
+    assert version.outcome == "NOT_APPROPRIATE_NOW"
+    assert version.fired_rules.count("R-N01") == 1
+
+
+def complete_from_check(patient: Patient) -> str:
+    patient.get("/check")
+    assert patient.post("/submit").status_code == 302
+    return patient.get("/result").get_data(as_text=True)
+
+
+def test_an_urgent_mood_answer_shows_the_crisis_panel_on_the_same_page_and_alerts_staff(
+    app: Flask, patient: Patient
+) -> None:
+    """BT1."""
+    patient.start()
+    for section in "ABCD":
+        patient.answer(section, ADULT[section])
+    response = patient.answer("E", ADULT["E"] | {"phq9_q9": "1"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "crisis-panel" in html
+    assert "better off dead or of hurting yourself" in html
+    assert "Are you having thoughts of ending your life right now" in html  # suicide_now now asked
+    assert count(app, models.StaffAlert) == 1  # recorded before the person goes on
+    response = patient.answer("E", ADULT["E"] | {"phq9_q9": "1", "suicide_now": "yes"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "thinking about ending your life right now" in html
+    assert count(app, models.StaffAlert) == 1  # the same alert, with the new rule added
+    assert patient.answer("E", ADULT["E"] | {"phq9_q9": "1", "suicide_now": "yes"}).status_code == 302
+    for section in "FGH":
+        patient.answer(section, ADULT[section])
+    result = complete_from_check(patient)
+    assert "Please get help today" in result
+    assert "crisis-panel" in result
+    with db_of(app).read() as session:
+        alert = session.scalars(select(models.StaffAlert)).one()
+        screening = session.scalars(select(models.Screening)).one()
+    assert alert.screening_id == screening.id
+    assert set(alert.rule_ids) >= {"R-U01"}
+    assert screening.urgent is True
+
+
+def test_possible_fulminans_shows_the_urgent_panel_before_continuing(patient: Patient) -> None:
+    patient.start()
+    patient.answer("A", ADULT["A"])
+    patient.answer("B", ADULT["B"])
+    response = patient.answer("C", ADULT["C"] | {"fulminans_flags": "yes"})
+    assert response.status_code == 200
+    assert "rare, serious kind of acne" in response.get_data(as_text=True)
+    assert patient.answer("C", ADULT["C"] | {"fulminans_flags": "yes"}).status_code == 302
+
+
+def test_refresh_or_double_submit_stores_one_screening(app: Flask, patient: Patient) -> None:
+    complete(patient)
+    again = patient.post("/submit")
+    assert again.status_code == 302
+    assert again.headers["Location"] == "/result"
+    assert count(app, models.Screening) == 1
+    assert count(app, models.ScreeningVersion) == 1
+
+
+def test_two_requests_with_the_same_form_store_one_screening(app: Flask, patient: Patient) -> None:
+    """A double click sends the same cookie twice before either answer arrives."""
+    patient.start()
+    for section, answers in ADULT.items():
+        patient.answer(section, answers)
+    patient.get("/check")
+    cookie = patient.client.get_cookie("screener")
+    assert cookie is not None
+    first = patient.post("/submit")
+    patient.client.set_cookie(cookie.key, cookie.value)  # the second click's cookie predates the first answer
+    second = patient.post("/submit")
+    assert first.headers["Location"] == second.headers["Location"] == "/result"
+    assert count(app, models.Screening) == 1
+
+
+def test_after_finishing_back_shows_no_answers(patient: Patient) -> None:
+    complete(patient)
+    for path in ("/questions/A", "/questions/C", "/check"):
+        response = patient.get(path)
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/result"
+
+
+def test_save_and_come_back_later(app: Flask, patient: Patient) -> None:
+    patient.start()
+    patient.answer("A", ADULT["A"])
+    response = patient.post("/questions/B", {"action": "save", "can_get_pregnant": "no"})
+    assert response.headers["Location"] == "/saved"
+    html = patient.get("/saved").get_data(as_text=True)
+    code = html.split('class="reference-code">')[1].split("<")[0]
+    assert len(code) == 14
+    assert "72 hours" in html
+    assert "reference-code" not in patient.get("/saved").get_data(as_text=True)  # shown once
+    assert patient.get("/questions/A").headers["Location"] == "/"  # this device forgot the answers
+    wrong = patient.post("/resume", {"code": "0000-0000-0000"})
+    assert wrong.status_code == 400
+    assert "could not find saved answers" in wrong.get_data(as_text=True)
+    resumed = patient.post("/resume", {"code": code.lower().replace("-", " ")})
+    assert resumed.status_code == 302
+    assert resumed.headers["Location"] == "/questions/B"  # the first page with a question unanswered
+    assert 'value="22"' in patient.get("/questions/A").get_data(as_text=True)
+    assert draft_answers(app)["can_get_pregnant"] == "no"
+
+
+def test_resume_codes_are_rate_limited(patient: Patient) -> None:
+    statuses = [patient.post("/resume", {"code": f"AAAA-BBBB-{n:04d}"}).status_code for n in range(12)]
+    assert statuses[:10] == [400] * 10
+    assert statuses[10:] == [429, 429]
+
+
+def test_idle_timeout_clears_the_answers_from_this_device(app: Flask, patient: Patient) -> None:
+    with time_machine.travel("2026-11-29 10:00:00+00:00", tick=False) as clock:
+        patient.start()
+        patient.answer("A", ADULT["A"])
+        clock.shift(timedelta(minutes=9))
+        assert patient.get("/questions/B").status_code == 200  # still within the idle time
+        clock.shift(timedelta(minutes=11))
+        response = patient.get("/questions/B")
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/"
+        assert "inactive for a while" in patient.get("/").get_data(as_text=True)
+        assert patient.get("/questions/A").headers["Location"] == "/"
+
+
+def test_start_again_clears_everything(app: Flask, patient: Patient) -> None:
+    patient.start()
+    patient.answer("A", ADULT["A"])
+    assert count(app, models.Draft) == 1
+    assert patient.post("/start-again").headers["Location"] == "/"
+    assert count(app, models.Draft) == 0
+    assert patient.get("/questions/A").headers["Location"] == "/"
+
+
+def test_posts_without_a_valid_csrf_token_change_nothing(app: Flask, patient: Patient) -> None:
+    patient.start()
+    before = draft_answers(app)
+    response = patient.client.post("/questions/A", data={"completed_by": "self", "age_years": "30"})
+    assert response.status_code == 400
+    forged = patient.client.post("/questions/A", data={"csrf_token": "forged", "age_years": "30"})
+    assert forged.status_code == 400
+    assert draft_answers(app) == before
+    assert patient.client.post("/start", data={}).status_code == 400
+
+
+def test_language_switch_and_spanish_pages(app: Flask, patient: Patient) -> None:
+    patient.get("/")
+    response = patient.post("/language", {"lang": "es", "next": "/about-isotretinoin"})
+    assert response.headers["Location"] == "/about-isotretinoin"
+    html = patient.get("/").get_data(as_text=True)
+    assert 'lang="es"' in html
+    assert "Empezar" in html
+    patient.start()
+    page = patient.get("/questions/A").get_data(as_text=True)
+    assert "¿Cuántos años tiene?" in page
+    error = patient.answer("A", {"completed_by": "self", "age_years": "abc"}).get_data(as_text=True)
+    assert "Hay un problema" in error
+
+
+def test_spanish_results_store_the_spanish_warning_text(app: Flask, patient: Patient) -> None:
+    patient.get("/")
+    patient.post("/language", {"lang": "es", "next": "/"})
+    complete(patient)
+    with db_of(app).read() as session:
+        version = session.scalars(select(models.ScreeningVersion)).one()
+    assert version.language == "es"
+    assert "isotretinoína" in version.warnings[0]["text"].lower()
+
+
+@pytest.mark.parametrize("target", ["//evil.example", "https://evil.example", "/\\evil.example", "\\\\evil"])
+def test_language_switch_never_leaves_the_site(patient: Patient, target: str) -> None:
+    patient.get("/")
+    response = patient.post("/language", {"lang": "es", "next": target})
+    assert response.headers["Location"] == "/"
+
+
+def test_about_page(patient: Patient) -> None:
+    html = patient.get("/about-isotretinoin").get_data(as_text=True)
+    for fact in ("vitamin A", "35 to 58 percent", "chapped lips", "birth defects", "severe acne"):
+        assert fact in html
+
+
+class TestUkClinic:
+    @pytest.fixture
+    def app_settings(self) -> dict[str, Any]:
+        return {"JURISDICTION": "UK"}
+
+    def test_uk_crisis_footer_and_same_outcome(self, app: Flask, patient: Patient) -> None:
+        """BT2 and BT5: the UK contacts, and wording changes but never the outcome."""
+        html = patient.get("/").get_data(as_text=True)
+        for number in ("tel:999", "tel:111", "tel:116123"):
+            assert number in html
+        assert "tel:988" not in html
+        result = complete(patient)
+        assert "It makes sense to talk with your doctor about isotretinoin" in result
+        assert "Pregnancy Prevention Programme" in result
+        with db_of(app).read() as session:
+            version = session.scalars(select(models.ScreeningVersion)).one()
+        assert version.jurisdiction == "UK"
+        assert "C-UK-MHSF" in {n["id"] for n in version.clinician_notes}
