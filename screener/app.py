@@ -52,6 +52,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         __name__,
         template_folder=_asset_folder("templates"),
         static_folder=_asset_folder("static"),
+        instance_path=db.default_instance_path(),  # the same file `screener db upgrade` prepares
     )
     app.config.from_mapping(config.load(overrides=overrides))
     if not app.config["DATABASE_URL"]:

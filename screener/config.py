@@ -42,6 +42,15 @@ def _optional_whole(raw: str) -> int | None:
     return int(raw) if raw.strip() else None
 
 
+#: What each parser accepts, in words for the error message.
+EXPECTED: dict[Callable[[str], Any], str] = {
+    _text: "text",
+    _whole: "a whole number",
+    _optional_whole: "a whole number, or empty for none",
+    _flag: "true or false",
+}
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -88,8 +97,7 @@ def load(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] 
         try:
             settings[setting.name] = setting.parse(raw)
         except ValueError as error:
-            kind = "a whole number" if setting.parse in (_whole, _optional_whole) else "valid"
-            raise ConfigError(f"SCREENER_{setting.name} must be {kind} ({setting.help})") from error
+            raise ConfigError(f"SCREENER_{setting.name} must be {EXPECTED[setting.parse]} ({setting.help})") from error
     settings.update(overrides or {})
     _check_secret_key(settings)
     settings["CLINIC_CONFIG"] = clinic_config(settings)

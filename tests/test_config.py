@@ -37,3 +37,31 @@ def test_create_app_in_production_without_a_key_fails(monkeypatch: pytest.Monkey
     monkeypatch.delenv("SCREENER_SECRET_KEY", raising=False)
     with pytest.raises(config.ConfigError):
         create_app()
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for setting in config.SETTINGS:
+        assert f"`SCREENER_{setting.name}`" in readme
+
+
+@pytest.mark.parametrize(
+    ("environ", "problem"),
+    [
+        ({"SCREENER_JURISDICTION": "FR"}, "SCREENER_JURISDICTION must be one of: US, UK"),
+        ({"SCREENER_PHQ2_CUTOFF": "9"}, "SCREENER_PHQ2_CUTOFF must be a whole number from 0 to 6"),
+        ({"SCREENER_PHQ9_REVIEW_CUTOFF": "x"}, "SCREENER_PHQ9_REVIEW_CUTOFF must be a whole number"),
+        ({"SCREENER_UK_UNDER18_SECOND_PRESCRIBER": "maybe"}, "SCREENER_UK_UNDER18_SECOND_PRESCRIBER must be true or false"),
+    ],
+)
+def test_invalid_clinic_settings_stop_the_app_with_a_clear_message(environ: dict[str, str], problem: str) -> None:
+    with pytest.raises(config.ConfigError, match=problem):
+        config.load(environ)
+
+
+def test_clinic_settings_reach_the_rules() -> None:
+    settings = config.load({"SCREENER_JURISDICTION": "UK", "SCREENER_TG_REVIEW_THRESHOLD_MG_DL": "500"})
+    assert settings["CLINIC_CONFIG"].jurisdiction.value == "UK"
+    assert settings["CLINIC_CONFIG"].tg_review_threshold_mg_dl == 500

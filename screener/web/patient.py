@@ -327,8 +327,9 @@ def submit() -> ResponseReturnValue:
             draft = store.find_draft(db, token, utcnow())
             if draft is None:
                 return _no_draft()
-            draft = store.lock_draft(db, draft.id) or draft
-            screening = store.complete_draft(db, draft, record=_version_record(draft), now=utcnow())
+            record = _version_record(draft)
+            urgent = [rule_id for rule_id in record.fired_rules if rule_id in URGENT_RULE_IDS]
+            screening = store.complete_draft(db, draft, record=record, now=utcnow(), urgent_rule_ids=urgent)
         screening_id = screening.id
     _forget_patient()
     session[RESULT_KEY] = screening_id

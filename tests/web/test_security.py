@@ -1,0 +1,93 @@
+"""Security checks for the public surface (security-reliability.md S-3, S-4, S-6, S-15, S-17, S-18)."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.web.conftest import Patient
+from tests.web.test_security_headers import assert_hardened
+
+#: Endpoints that change state: they must refuse GET (S-3).
+STATE_CHANGING = {
+    "patient.begin",
+    "patient.start_again",
+    "patient.keep_alive",
+    "patient.save_section",
+    "patient.submit",
+    "patient.save_for_later",
+    "public.choose_language",
+    "api.evaluate",
+}
+#: Every endpoint anyone may reach without an account: the public side of the product.
+PUBLIC = STATE_CHANGING | {
+    "static",
+    "public.healthz",
+    "patient.start",
+    "patient.about",
+    "patient.section",
+    "patient.check",
+    "patient.result",
+    "patient.saved",
+    "patient.resume",
+    "api.questionnaire",
+}
+
+
+def test_every_endpoint_is_known_and_state_changes_refuse_get(app: Flask) -> None:
+    endpoints = {rule.endpoint: rule for rule in app.url_map.iter_rules()}
+    assert set(endpoints) == PUBLIC, "a new endpoint must be added to the public list or protected"
+    for endpoint in STATE_CHANGING:
+        methods = endpoints[endpoint].methods or set()
+        assert "GET" not in methods, endpoint
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/questions/A", "/check", "/result", "/resume", "/saved", "/about-isotretinoin", "/nope"]
+)
+def test_patient_pages_are_hardened_and_never_cached(patient: Patient, path: str) -> None:
+    patient.start()
+    response = patient.get(path)
+    assert_hardened(response.headers)
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_session_cookie_is_http_only_and_same_site(client: FlaskClient) -> None:
+    response = client.get("/")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+def test_a_body_over_the_cap_is_refused(patient: Patient) -> None:
+    patient.start()
+    patient.get("/questions/A")
+    response = patient.post("/questions/A", {"age_years": "1" * 70_000})
+    assert response.status_code == 413
+
+
+def test_too_many_form_parts_are_refused(patient: Patient) -> None:
+    patient.start()
+    patient.get("/questions/C")
+    response = patient.post("/questions/C", {"sites": ["face"] * 2000}, content_type="multipart/form-data")
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    "typed", ['"><script>alert(1)</script>', "{{ 7*7 }}", "' onmouseover='alert(1)", "javascript:alert(1)"]
+)
+def test_typed_text_is_shown_back_escaped_and_literally(patient: Patient, typed: str) -> None:
+    patient.start()
+    html = patient.answer("A", {"completed_by": "self", "age_years": typed}).get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html
+    assert "onmouseover='alert" not in html
+    assert "49" not in html.split('id="age_years"')[1].split(">")[0]
+    resume = patient.post("/resume", {"code": typed}).get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in resume
+
+
+def test_unknown_section_is_404(patient: Patient) -> None:
+    patient.start()
+    assert patient.get("/questions/N").status_code == 404  # staff-only section
+    assert patient.post("/questions/Z", {}).status_code == 404

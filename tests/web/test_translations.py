@@ -1,0 +1,63 @@
+"""Every patient-facing string has a Spanish translation, and the compiled catalogue is current."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+
+from screener.rules import CRISIS_CONTACTS, OUTCOME_LABELS, QUESTIONS, RULES, SECTIONS
+
+ROOT = Path(__file__).resolve().parents[2]
+SPANISH = ROOT / "screener" / "translations" / "es" / "LC_MESSAGES"
+
+
+def spanish() -> dict[str, str]:
+    with (SPANISH / "messages.po").open("rb") as po:
+        catalog = read_po(po)
+    return {str(message.id): str(message.string) for message in catalog if message.id}
+
+
+def test_the_spanish_catalogue_is_complete_and_not_fuzzy() -> None:
+    with (SPANISH / "messages.po").open("rb") as po:
+        catalog = read_po(po)
+    untranslated = [m.id for m in catalog if m.id and not m.string]
+    fuzzy = [m.id for m in catalog if m.id and m.fuzzy]
+    assert untranslated == []
+    assert fuzzy == []
+
+
+def test_the_compiled_catalogue_matches_the_source() -> None:
+    with (SPANISH / "messages.mo").open("rb") as mo:
+        compiled = {str(m.id): str(m.string) for m in read_mo(mo) if m.id}
+    assert compiled == spanish()
+
+
+def test_every_catalogue_string_is_translated() -> None:
+    texts = {section.title for section in SECTIONS} | set(OUTCOME_LABELS.values())
+    for question in QUESTIONS:
+        texts |= {question.text, *(o.label for o in question.options), *(o.hint for o in question.options if o.hint)}
+        if question.hint:
+            texts.add(question.hint)
+    for rule in RULES:
+        if rule.warning:
+            texts |= {rule.warning.wording.us, rule.warning.wording.uk}
+    texts |= {contact.text for contacts in CRISIS_CONTACTS.values() for contact in contacts}
+    translations = spanish()
+    missing = sorted(text for text in texts if not translations.get(text))
+    assert missing == []
+
+
+def test_every_string_in_the_code_and_templates_is_in_the_catalogue() -> None:
+    """`make translations` was run after the last wording change."""
+    method_map = [("screener/**.py", "python"), ("templates/**.html", "jinja2")]
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "_l": None}
+    found = {
+        message if isinstance(message, str) else message[0]
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            str(ROOT), method_map=method_map, keywords=keywords
+        )
+    }
+    assert sorted(found - set(spanish())) == []
