@@ -4,9 +4,11 @@
 -- PATIENT_METHOD   POST (default) or GET
 -- PATIENT_BODY     the urlencoded form for a POST, csrf_token included
 -- PATIENT_EXPECT   the status class every response must have: "3" (default, a redirect) or "2"
+-- PATIENT_LOCATION optional: the redirect's Location must end with this (a lost session redirects
+--                  to the start page instead of the next question page)
 --
 -- wrk only counts statuses outside 2xx/3xx as errors; a lost session answers with a 302 to the start
--- page, so this script counts every response outside the expected class itself and prints
+-- page, so this script counts every response outside the expected class (or redirected elsewhere) and prints
 -- "unexpected responses: N (first status S)" when the run is done.
 
 wrk.method = os.getenv("PATIENT_METHOD") or "POST"
@@ -16,6 +18,7 @@ if wrk.method == "POST" then
   wrk.body = os.getenv("PATIENT_BODY")
 end
 local expect = tonumber(os.getenv("PATIENT_EXPECT") or "3")
+local location = os.getenv("PATIENT_LOCATION") or ""
 
 local threads = {}
 
@@ -28,8 +31,16 @@ function init(args)
   first = 0
 end
 
+local function wrong_place(headers)
+  if location == "" then
+    return false
+  end
+  local got = headers["Location"] or headers["location"] or ""
+  return string.sub(got, -string.len(location)) ~= location
+end
+
 function response(status, headers, body)
-  if math.floor(status / 100) ~= expect then
+  if math.floor(status / 100) ~= expect or wrong_place(headers) then
     unexpected = unexpected + 1
     if first == 0 then
       first = status
