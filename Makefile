@@ -34,7 +34,7 @@ bench: $(STAMP)
 
 # After changing any patient-facing text: extract, merge into each language, translate, compile.
 translations: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _l --no-location --sort-output --omit-header \
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _l --ignore-dirs='.*' --no-location --sort-output --omit-header \
 		-o screener/translations/messages.pot .
 	$(BIN)/pybabel update -i screener/translations/messages.pot -d screener/translations --no-fuzzy-matching
 	$(BIN)/pybabel compile -d screener/translations

@@ -125,6 +125,13 @@ def _error_page(status: int, title: str, message: str, incident: str | None = No
 
 def _http_error(error: HTTPException) -> tuple[Response | str, int]:
     status = error.code or 500
+    titles = {
+        400: _("Something was wrong with the request"),
+        404: _("Page not found"),
+        405: _("That did not work"),
+        413: _("Too much was sent"),
+        429: _("Too many attempts"),
+    }
     messages = {
         404: _("We could not find that page. Check the address, or go back to the start page."),
         405: _("That page cannot be used like this. Go back and try again."),
@@ -134,7 +141,9 @@ def _http_error(error: HTTPException) -> tuple[Response | str, int]:
     if _wants_json():
         return _error_page(status, error.name, error.description or error.name)
     return _error_page(
-        status, error.name, messages.get(status, _("We could not handle that request. Go back and try again."))
+        status,
+        titles.get(status, _("Something was wrong with the request")),
+        messages.get(status, _("We could not handle that request. Go back and try again.")),
     )
 
 
