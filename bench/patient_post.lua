@@ -31,8 +31,8 @@ function init(args)
   first = 0
 end
 
-local function wrong_place(headers)
-  if location == "" then
+local function wrong_place(status, headers)
+  if location == "" or math.floor(status / 100) ~= 3 then
     return false
   end
   local got = headers["Location"] or headers["location"] or ""
@@ -40,7 +40,7 @@ local function wrong_place(headers)
 end
 
 function response(status, headers, body)
-  if math.floor(status / 100) ~= expect or wrong_place(headers) then
+  if math.floor(status / 100) ~= expect or wrong_place(status, headers) then
     unexpected = unexpected + 1
     if first == 0 then
       first = status

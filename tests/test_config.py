@@ -53,7 +53,10 @@ def test_every_setting_is_documented_in_the_readme() -> None:
         ({"SCREENER_JURISDICTION": "FR"}, "SCREENER_JURISDICTION must be one of: US, UK"),
         ({"SCREENER_PHQ2_CUTOFF": "9"}, "SCREENER_PHQ2_CUTOFF must be a whole number from 0 to 6"),
         ({"SCREENER_PHQ9_REVIEW_CUTOFF": "x"}, "SCREENER_PHQ9_REVIEW_CUTOFF must be a whole number"),
-        ({"SCREENER_UK_UNDER18_SECOND_PRESCRIBER": "maybe"}, "SCREENER_UK_UNDER18_SECOND_PRESCRIBER must be true or false"),
+        (
+            {"SCREENER_UK_UNDER18_SECOND_PRESCRIBER": "maybe"},
+            "SCREENER_UK_UNDER18_SECOND_PRESCRIBER must be true or false",
+        ),
     ],
 )
 def test_invalid_clinic_settings_stop_the_app_with_a_clear_message(environ: dict[str, str], problem: str) -> None:

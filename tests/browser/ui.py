@@ -1,0 +1,130 @@
+"""What a person does on the patient pages, in either language: pick answers by their label, press buttons.
+
+Question and answer wording comes from the question catalogue (``screener.rules``) and, in Spanish,
+from the catalogue's translation in ``messages.po``, so the tests follow the product's own words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel.messages.pofile import read_po
+from playwright.sync_api import Page, expect
+
+from screener.rules import QUESTIONS_BY_ID
+from screener.rules.questions import SECTIONS_BY_ID, Kind
+from screener.store import CODE_ALPHABET
+from tests.web.test_patient import ADULT
+
+ROOT = Path(__file__).resolve().parents[2]
+PO_FILES = {"es": ROOT / "screener" / "translations" / "es" / "LC_MESSAGES" / "messages.po"}
+LANGUAGES = ("en", "es")
+
+#: The adult of tests/web/test_patient.py, page by page: DISCUSSION_APPROPRIATE.
+ADULT_PAGES: Mapping[str, Mapping[str, Any]] = ADULT
+_SYMBOL = f"[{re.escape(CODE_ALPHABET)}]"
+REFERENCE_CODE = re.compile(rf"^{_SYMBOL}{{4}}-{_SYMBOL}{{4}}$")
+RESUME_CODE = re.compile(rf"^{_SYMBOL}{{4}}-{_SYMBOL}{{4}}-{_SYMBOL}{{4}}$")
+
+
+@cache
+def _messages(language: str) -> dict[str, str]:
+    if language not in PO_FILES:
+        return {}
+    with PO_FILES[language].open("rb") as po:
+        catalogue = read_po(po)
+    return {
+        message.id: message.string
+        for message in catalogue
+        if isinstance(message.id, str) and isinstance(message.string, str) and message.string and not message.fuzzy
+    }
+
+
+class Words:
+    """The product's wording in one language: ``words("Continue")`` is what the page shows."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self._messages = _messages(language)
+
+    def __call__(self, english: str) -> str:
+        return self._messages.get(english, english)
+
+    def translated(self, english: str) -> str:
+        """The translation, which must exist (for checks that the page really is in this language)."""
+        if self.language == "en":
+            return english
+        assert english in self._messages, f"messages.po ({self.language}) has no translation of {english!r}"
+        return self._messages[english]
+
+
+def section_title(words: Words, section: str) -> str:
+    return words.translated(SECTIONS_BY_ID[section].title)
+
+
+def press(page: Page, name: str) -> None:
+    """Press a button that sends a form, and wait for the page it leads to (even the same URL again)."""
+    with page.expect_navigation():
+        page.get_by_role("button", name=name, exact=True).click()
+
+
+def answer(page: Page, answers: Mapping[str, Any], words: Words) -> None:
+    """Answer questions as a person does: type a number into its labelled box, or tick the labelled options."""
+    for question_id, value in answers.items():
+        question = QUESTIONS_BY_ID[question_id]
+        if question.kind is Kind.INTEGER and not question.options:
+            page.get_by_label(words(question.text)).fill(str(value))
+            continue
+        group = page.get_by_role("group", name=words(question.text))
+        codes = [value] if isinstance(value, str) else list(value)
+        for code in codes:
+            group.get_by_label(words(question.label_for(str(code))), exact=True).check()
+
+
+def expect_heading(page: Page, text: str) -> None:
+    expect(page.get_by_role("heading", level=1)).to_have_text(text)
+
+
+def answer_page(page: Page, section: str, answers: Mapping[str, Any], words: Words) -> None:
+    """On question page ``section``: check the heading, answer, Continue."""
+    expect_heading(page, section_title(words, section))
+    answer(page, answers, words)
+    press(page, words("Continue"))
+
+
+def start(page: Page, words: Words) -> None:
+    page.goto("/")
+    if words.language != "en":
+        choose_language(page, words.language)
+    press(page, words("Start now"))
+
+
+def choose_language(page: Page, language: str) -> None:
+    """The header's language button, named in its own language (``Español``)."""
+    names = {"es": "Español", "en": "English"}
+    press(page, names[language])
+    expect(page.locator("html")).to_have_attribute("lang", language)
+
+
+def send_answers(page: Page, words: Words) -> None:
+    expect(page).to_have_url(re.compile(r"/check$"))
+    expect_heading(page, words.translated("Check your answers"))
+    press(page, words("Send my answers"))
+    expect(page).to_have_url(re.compile(r"/result$"))
+
+
+def expect_result(page: Page, words: Words, outcome_label: str) -> None:
+    expect_heading(page, words.translated(outcome_label))
+    expect(page.locator(".reference-code")).to_have_text(REFERENCE_CODE)
+
+
+def complete(page: Page, words: Words, pages: Mapping[str, Mapping[str, Any]] = ADULT_PAGES) -> None:
+    """The whole journey from the start page to the result."""
+    start(page, words)
+    for section, answers in pages.items():
+        answer_page(page, section, answers, words)
+    send_answers(page, words)
