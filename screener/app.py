@@ -58,7 +58,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = db.default_database_url(app.instance_path)
 
-    from screener.web import api, patient, public
+    from screener.web import access, api, auth, patient, public
     from screener.web.limits import limiter
     from screener.web.public import LANGUAGES
 
@@ -66,10 +66,12 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=_select_locale)
     limiter.init_app(app)
     db.init_app(app)
+    access.init_app(app)  # deny by default: before any view runs
 
     app.register_blueprint(public.bp)
     app.register_blueprint(patient.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(auth.bp)
     csrf.exempt(api.bp)  # stateless JSON for other systems: no cookies, nothing stored
 
     @app.context_processor

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import click
 
@@ -92,7 +92,40 @@ def serve(host: str, port: int) -> None:
     """Serve the app for trying it out (production runs gunicorn behind a proxy)."""
     from screener.app import create_app
 
-    create_app().run(host=host, port=port, debug=False)
+    app = create_app()
+    if app.config["ENV"] != "production":
+        _create_demo_accounts(app.extensions["screener.db"])
+    app.run(host=host, port=port, debug=False)
+
+
+DEMO_ROLES = (("nurse", "Demo Nurse"), ("clinician", "Demo Clinician"), ("admin", "Demo Admin"))
+
+
+def _create_demo_accounts(database: Any) -> None:
+    """Development only, on a database with no staff yet: one account per role, printed once."""
+    import secrets
+
+    from screener.auth import create_account
+    from screener.clock import utcnow
+    from screener.store import staff as staff_store
+
+    with database.write() as session:
+        if staff_store.count_users(session):
+            return
+        click.echo("Development mode: demo staff accounts (shown once; sign in at /staff/login):")
+        for role, name in DEMO_ROLES:
+            password = secrets.token_urlsafe(15)
+            username = f"{role}.demo"
+            create_account(
+                session,
+                username=username,
+                display_name=name,
+                role=role,
+                password=password,
+                now=utcnow(),
+                actor_label="system:demo",
+            )
+            click.echo(f"  {role:<10} username {username:<16} password {password}")
 
 
 @main.group(name="db")
@@ -117,6 +150,52 @@ def db_upgrade() -> None:
     url = _database_url()
     db.upgrade(url)
     click.echo(f"Database up to date: {make_url(url).render_as_string(hide_password=True)}")
+
+
+@main.group(name="users")
+def users_group() -> None:
+    """Staff accounts (there is no self-registration)."""
+
+
+@users_group.command(name="create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["nurse", "clinician", "admin"]), required=True)
+@click.option("--name", "display_name", required=True, help="The person's name as staff see it.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+def users_create(username: str, role: str, display_name: str, password_stdin: bool) -> None:
+    """Create a staff account. The password is asked for twice unless --password-stdin."""
+    from screener import db
+    from screener.auth import account_problems, create_account, password_problems
+    from screener.clock import utcnow
+    from screener.store import staff as staff_store
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    problems = [f"{field}: {message}" for field, message in account_problems(username, display_name, role).items()]
+    problems += [f"password: {message}" for message in password_problems(password, username)]
+    database = db.Database(_database_url())
+    try:
+        with database.write() as session:
+            if not problems and staff_store.find_user(session, username):
+                problems.append(f"username: {username} already exists")
+            if problems:
+                for problem in problems:
+                    click.echo(problem, err=True)
+                sys.exit(INVALID_INPUT)
+            create_account(
+                session,
+                username=username,
+                display_name=display_name,
+                role=role,
+                password=password,
+                now=utcnow(),
+                actor_label="system:cli",
+            )
+    finally:
+        database.dispose()
+    click.echo(f"Created {role} {staff_store.normalise_username(username)}")
 
 
 @db_group.command(name="purge")

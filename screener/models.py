@@ -88,7 +88,12 @@ class Screening(Base):
     """One completed questionnaire response; its content lives in numbered versions."""
 
     __tablename__ = "screening"
-    __table_args__ = (Index("ix_screening_urgent_created_at", "urgent", "created_at"),)
+    # The staff queue: urgent first, then newest, read in keyset pages; each filter has its index.
+    __table_args__ = (
+        Index("ix_screening_queue", "urgent", "created_at", "id"),
+        Index("ix_screening_queue_outcome", "outcome", "urgent", "created_at", "id"),
+        Index("ix_screening_queue_review", "review_status", "urgent", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Short code the patient brings to the visit, stored as shown ("XXXX-XXXX").
@@ -102,6 +107,8 @@ class Screening(Base):
     #: Copied from the current version, for the staff queue.
     outcome: Mapped[str] = mapped_column(String(32))
     urgent: Mapped[bool] = mapped_column(Boolean)
+    #: unreviewed, agreed, disagreed: the latest clinician sign-off, for the queue.
+    review_status: Mapped[str] = mapped_column(String(16), server_default="unreviewed")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -162,3 +169,102 @@ class StaffAlert(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     acknowledged_by: Mapped[int | None]
     action_taken: Mapped[str | None] = mapped_column(Text)
+
+
+class StaffUser(Base):
+    """A nurse, clinician or admin. No self-registration: admins and the command create them."""
+
+    __tablename__ = "staff_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stored lowercased; the sign-in name.
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    #: nurse, clinician, admin.
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    #: Set by an admin's reset: a new password is required at the next sign-in.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class StaffSession(Base):
+    """A signed-in staff session, held on the server so that sign-out and timeouts really end it."""
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: sha256 of the random token in the browser's session cookie.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained record of who saw or changed what, when and from where.
+
+    ``detail`` holds identifiers and codes only, never patient data. Each row's ``hash`` covers its
+    content and the previous row's hash, so an edited or deleted row breaks the chain.
+    """
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    #: The username at the time, or "anonymous" / "system".
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(48), index=True)
+    object_type: Mapped[str | None] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    #: success, failure, denied.
+    outcome: Mapped[str] = mapped_column(String(16))
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Review(Base):
+    """A clinician's sign-off of one version: agree, or disagree with another outcome and a reason."""
+
+    __tablename__ = "review"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    screening_id: Mapped[int] = mapped_column(ForeignKey("screening.id"), index=True)
+    version_number: Mapped[int]
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    #: agree, disagree.
+    decision: Mapped[str] = mapped_column(String(16))
+    #: The outcome the clinician chose instead (disagree only).
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    #: The ruleset version of the decision that was reviewed.
+    ruleset_version: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Reevaluation(Base):
+    """An old version evaluated again under a newer ruleset: kept beside the original, never over it."""
+
+    __tablename__ = "reevaluation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    screening_id: Mapped[int] = mapped_column(ForeignKey("screening.id"), index=True)
+    version_number: Mapped[int]
+    performed_by: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    outcome: Mapped[str] = mapped_column(String(32))
+    underlying_outcome: Mapped[str] = mapped_column(String(32))
+    warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    clinician_notes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    fired_rules: Mapped[list[str]] = mapped_column(JSON)
+    ruleset_version: Mapped[str] = mapped_column(String(32))
+    ruleset_hash: Mapped[str] = mapped_column(String(80))
+    jurisdiction: Mapped[str] = mapped_column(String(2))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

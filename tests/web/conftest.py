@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -71,3 +71,57 @@ class Patient:
 @pytest.fixture
 def patient(client: FlaskClient) -> Patient:
     return Patient(client)
+
+
+STAFF_PASSWORD = "correct horse battery staple 42"
+
+
+class StaffBrowser(Patient):
+    """A signed-in staff member's browser (same CSRF handling as a patient's)."""
+
+    def __init__(self, client: FlaskClient, username: str, role: str) -> None:
+        super().__init__(client)
+        self.username = username
+        self.role = role
+
+    def sign_in(self, password: str = STAFF_PASSWORD) -> TestResponse:
+        self.get("/staff/login")
+        response = self.post("/staff/login", {"username": self.username, "password": password})
+        if response.status_code == 302:
+            self.get(response.headers["Location"])  # as a browser would: the next form's CSRF token
+        return response
+
+
+def create_staff(app: Flask, username: str, role: str, *, password: str = STAFF_PASSWORD, **extra: Any) -> int:
+    from screener.auth import create_account
+    from screener.clock import utcnow
+
+    with app.extensions["screener.db"].write() as session:
+        user = create_account(
+            session,
+            username=username,
+            display_name=username.replace(".", " ").title(),
+            role=role,
+            password=password,
+            now=utcnow(),
+            actor_label="test",
+            **extra,
+        )
+        return int(user.id)
+
+
+@pytest.fixture
+def staff(app: Flask) -> Callable[[str], StaffBrowser]:
+    """``staff("clinician")``: a new account of that role, signed in, in its own browser."""
+
+    def signed_in(role: str, username: str | None = None) -> StaffBrowser:
+        name = username or f"{role}.{len(created) + 1}"
+        create_staff(app, name, role)
+        created.append(name)
+        browser = StaffBrowser(app.test_client(), name, role)
+        response = browser.sign_in()
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return browser
+
+    created: list[str] = []
+    return signed_in

@@ -1,8 +1,7 @@
-"""The queries and commands the views use: functions taking a Session (from ``Database.write()`` or
-``read()``) and, where time matters, an explicit ``now``.
+"""Drafts, completed screenings and their versions, urgent alerts: the patient side's storage.
 
-Plain JSON-able data in and out; nothing here knows the rules. Secrets (session tokens, resume
-codes) are stored only as sha256 hashes; reference codes are stored as shown, for staff to look up.
+Secrets (session tokens, resume codes) are stored only as sha256 hashes; reference codes are
+stored as shown, for staff to look up.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -104,11 +103,11 @@ def _shown(code: str) -> str:
     return "-".join(code[i : i + CODE_GROUP] for i in range(0, len(code), CODE_GROUP))
 
 
-def _sha256(secret: str) -> str:
+def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _new_token() -> str:
+def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
@@ -156,9 +155,9 @@ def create_draft(
     session: Session, *, language: str, jurisdiction: str, now: datetime, lifetime: timedelta
 ) -> tuple[Draft, str]:
     """A new empty draft and the secret token for the browser's session (only its hash is kept)."""
-    token = _new_token()
+    token = new_token()
     draft = Draft(
-        token_hash=_sha256(token),
+        token_hash=secret_hash(token),
         answers={},
         language=language,
         jurisdiction=jurisdiction,
@@ -176,7 +175,7 @@ def find_draft(session: Session, token: str, now: datetime) -> Draft | None:
     """The draft of this session token, unless it has expired or been completed."""
     return session.scalars(
         select(Draft).where(
-            Draft.token_hash == _sha256(token),
+            Draft.token_hash == secret_hash(token),
             Draft.expires_at > now,
             Draft.screening_id.is_(None),
         )
@@ -212,7 +211,7 @@ def issue_resume_code(session: Session, draft: Draft, *, now: datetime, valid_fo
     expires = now + valid_for
 
     def use(code: str) -> str:
-        draft.resume_code_hash = _sha256(code)
+        draft.resume_code_hash = secret_hash(code)
         draft.resume_expires_at = expires
         return code
 
@@ -234,7 +233,7 @@ def resume_draft(session: Session, code: str, now: datetime) -> tuple[Draft, str
     draft = session.scalars(
         select(Draft)
         .where(
-            Draft.resume_code_hash == _sha256(normalised),
+            Draft.resume_code_hash == secret_hash(normalised),
             Draft.resume_expires_at > now,
             Draft.expires_at > now,
             Draft.screening_id.is_(None),
@@ -243,8 +242,8 @@ def resume_draft(session: Session, code: str, now: datetime) -> tuple[Draft, str
     ).one_or_none()
     if draft is None:
         return None
-    token = _new_token()
-    draft.token_hash = _sha256(token)
+    token = new_token()
+    draft.token_hash = secret_hash(token)
     draft.updated_at = now
     session.flush()
     return draft, token
@@ -375,7 +374,7 @@ def _version(screening: Screening, number: int, record: VersionRecord, now: date
 def find_screening_for_token(session: Session, token: str) -> Screening | None:
     """The screening completed from this session token's draft: a repeated submit finds it."""
     return session.scalars(
-        select(Screening).join(Draft, Draft.screening_id == Screening.id).where(Draft.token_hash == _sha256(token))
+        select(Screening).join(Draft, Draft.screening_id == Screening.id).where(Draft.token_hash == secret_hash(token))
     ).one_or_none()
 
 
@@ -398,3 +397,9 @@ def current_version(session: Session, screening: Screening) -> ScreeningVersion:
             ScreeningVersion.number == screening.current_version,
         )
     ).one()
+
+
+def count_open_alerts(session: Session) -> int:
+    """Urgent alerts no staff member has acknowledged yet (shown on every staff page)."""
+    query = select(func.count()).select_from(StaffAlert).where(StaffAlert.acknowledged_at.is_(None))
+    return int(session.scalar(query) or 0)

@@ -1,0 +1,57 @@
+"""The queries and commands the views use: functions taking a Session (from ``Database.write()``
+or ``read()``) and, where time matters, an explicit ``now``.
+
+Plain JSON-able data in and out; nothing here knows the rules. One module per part of the
+product; the patient side's names are re-exported here (``store.find_draft``), the staff side's
+modules are imported by name (``from screener.store import audit``).
+"""
+
+from .screenings import (
+    CODE_ALPHABET,
+    Draft,
+    Screening,
+    ScreeningVersion,
+    StaffAlert,
+    VersionRecord,
+    complete_draft,
+    create_draft,
+    current_version,
+    delete_draft,
+    find_draft,
+    find_screening_by_reference,
+    find_screening_for_token,
+    get_screening,
+    issue_resume_code,
+    lock_draft,
+    mark_urgent_shown,
+    normalise_code,
+    purge_expired_drafts,
+    record_urgent_alert,
+    resume_draft,
+    save_answers,
+)
+
+__all__ = [
+    "CODE_ALPHABET",
+    "Draft",
+    "Screening",
+    "ScreeningVersion",
+    "StaffAlert",
+    "VersionRecord",
+    "complete_draft",
+    "create_draft",
+    "current_version",
+    "delete_draft",
+    "find_draft",
+    "find_screening_by_reference",
+    "find_screening_for_token",
+    "get_screening",
+    "issue_resume_code",
+    "lock_draft",
+    "mark_urgent_shown",
+    "normalise_code",
+    "purge_expired_drafts",
+    "record_urgent_alert",
+    "resume_draft",
+    "save_answers",
+]
