@@ -58,7 +58,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = db.default_database_url(app.instance_path)
 
-    from screener.web import access, api, auth, patient, public
+    from screener.web import access, admin, api, auth, intake, patient, public, review
     from screener.web.limits import limiter
     from screener.web.public import LANGUAGES
 
@@ -71,7 +71,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(public.bp)
     app.register_blueprint(patient.bp)
     app.register_blueprint(api.bp)
-    app.register_blueprint(auth.bp)
+    for staff_blueprint in (auth.bp, review.bp, intake.bp, admin.bp):
+        app.register_blueprint(staff_blueprint)
     csrf.exempt(api.bp)  # stateless JSON for other systems: no cookies, nothing stored
 
     @app.context_processor
