@@ -32,15 +32,30 @@ PUBLIC = STATE_CHANGING | {
     "patient.saved",
     "patient.resume",
     "api.questionnaire",
+    "auth.login",
 }
 
 
-def test_every_endpoint_is_known_and_state_changes_refuse_get(app: Flask) -> None:
+def test_public_endpoints_are_exactly_the_known_list(app: Flask) -> None:
+    from screener.web.access import PUBLIC_ENDPOINTS
+
+    assert PUBLIC_ENDPOINTS == PUBLIC
+    assert PUBLIC <= {rule.endpoint for rule in app.url_map.iter_rules()}
+
+
+def test_every_other_endpoint_declares_its_roles(app: Flask) -> None:
+    """Deny by default (S-8): a view without ``@requires`` would answer 403 to everyone."""
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint not in PUBLIC:
+            roles = getattr(app.view_functions[rule.endpoint], "required_roles", None)
+            assert roles, f"{rule.endpoint} declares no roles"
+
+
+def test_state_changes_refuse_get(app: Flask) -> None:
+    """S-3: an endpoint that writes is POST-only."""
     endpoints = {rule.endpoint: rule for rule in app.url_map.iter_rules()}
-    assert set(endpoints) == PUBLIC, "a new endpoint must be added to the public list or protected"
-    for endpoint in STATE_CHANGING:
-        methods = endpoints[endpoint].methods or set()
-        assert "GET" not in methods, endpoint
+    for endpoint in STATE_CHANGING | {"auth.logout"}:
+        assert "GET" not in (endpoints[endpoint].methods or set()), endpoint
 
 
 @pytest.mark.parametrize(
