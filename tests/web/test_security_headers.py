@@ -45,8 +45,13 @@ def test_hsts_only_over_https(client: FlaskClient) -> None:
     assert secure.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
 
 
-def test_an_unexpected_error_gives_a_generic_page_with_an_incident_id(app: Flask) -> None:
+def test_an_unexpected_error_gives_a_generic_page_with_an_incident_id(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from screener.web import access
+
     app.config["PROPAGATE_EXCEPTIONS"] = False
+    monkeypatch.setattr(access, "PUBLIC_ENDPOINTS", access.PUBLIC_ENDPOINTS | {"boom"})
 
     @app.get("/boom")
     def boom() -> str:
