@@ -62,6 +62,9 @@ GZIP_LEVEL = 6
 WRK_THREADS, WRK_CONNECTIONS = 2, 16
 #: Both servers run with exactly these settings; only the app and the port differ.
 GUNICORN_SETTINGS = ("-w", "2", "--threads", "1", "-k", "sync")
+#: gunicorn 25+ opens a control socket at one fixed path in the home folder by default: two servers
+#: (and anyone else's) would fight over it, so both run without it where the option exists.
+NO_CONTROL_SOCKET = "--no-control-socket"
 READY_SECONDS = 30.0
 STOP_SECONDS = 10.0
 HTTP_TIMEOUT = 10.0
@@ -144,11 +147,26 @@ class Server:
         return "\n".join(text.splitlines()[-lines:])
 
 
+def gunicorn_settings() -> tuple[str, ...]:
+    """GUNICORN_SETTINGS, plus --no-control-socket where this gunicorn has it."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "gunicorn", "--help"], capture_output=True, text=True, timeout=60, check=False
+        )
+    except subprocess.TimeoutExpired as timeout:
+        raise SetupFailed("gunicorn --help took more than 60 s") from timeout
+    if done.returncode != 0:
+        raise SetupFailed(f"gunicorn is not installed in {sys.prefix}: {done.stderr.strip()[-300:]}")
+    return (*GUNICORN_SETTINGS, NO_CONTROL_SOCKET) if NO_CONTROL_SOCKET in done.stdout else GUNICORN_SETTINGS
+
+
 @contextmanager
-def gunicorn(name: str, app: str, env: Mapping[str, str], log: Path, extra: Sequence[str] = ()) -> Iterator[Server]:
+def gunicorn(
+    name: str, app: str, settings: Sequence[str], env: Mapping[str, str], log: Path, extra: Sequence[str] = ()
+) -> Iterator[Server]:
     """A gunicorn master and its workers in a process group of their own, stopped on the way out."""
     port = free_port()
-    command = [sys.executable, "-m", "gunicorn", *GUNICORN_SETTINGS, "-b", f"127.0.0.1:{port}", *extra, app]
+    command = [sys.executable, "-m", "gunicorn", *settings, "-b", f"127.0.0.1:{port}", *extra, app]
     with log.open("wb") as output:
         process = subprocess.Popen(
             command, cwd=REPO, env=dict(env), stdout=output, stderr=subprocess.STDOUT, start_new_session=True
@@ -483,7 +501,9 @@ def ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator > 0 else 0.0
 
 
-def summarise(loads: dict[str, Load], sizes: list[PageSize], plan: Plan, mode: str, questions: int) -> dict[str, Any]:
+def summarise(
+    loads: dict[str, Load], sizes: list[PageSize], plan: Plan, mode: str, questions: int, settings: Sequence[str]
+) -> dict[str, Any]:
     pairs = {"get": ("anchor_get", "screener_get"), "post": ("anchor_post", "screener_post")}
     ratios: dict[str, Any] = {}
     for kind, (anchor, screener) in pairs.items():
@@ -501,7 +521,7 @@ def summarise(loads: dict[str, Load], sizes: list[PageSize], plan: Plan, mode: s
         "mode": mode,
         "duration_s": plan.duration,
         "warmup_s": plan.warmup,
-        "gunicorn": " ".join(GUNICORN_SETTINGS),
+        "gunicorn": " ".join(settings),
         "wrk": f"-t{WRK_THREADS} -c{WRK_CONNECTIONS} -d{plan.duration}s --latency",
         "get_section_questions": questions,
         "loads": {
@@ -581,10 +601,12 @@ def run(plan: Plan, mode: str, wrk: str) -> dict[str, Any]:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="screener-bench-")))
         database_url = f"sqlite:///{tmp / 's.db'}"
         prepare_screener_database(database_url, tmp)
+        settings = gunicorn_settings()
         anchor = stack.enter_context(
             gunicorn(
                 "anchor",
                 "anchor_app:app",
+                settings,
                 clean_environment(ANCHOR_DB=str(tmp / "a.db")),
                 tmp / "anchor.log",
                 ("--chdir", str(anchor_dir)),
@@ -594,15 +616,22 @@ def run(plan: Plan, mode: str, wrk: str) -> dict[str, Any]:
             gunicorn(
                 "screener",
                 "screener.app:create_app()",
+                settings,
                 clean_environment(SCREENER_DATABASE_URL=database_url, SCREENER_SECRET_KEY=random_secret()),
                 tmp / "screener.log",
             )
         )
-        wait_until_ready(anchor, "/hello")
-        wait_until_ready(screener, "/")
-        anchor_get, anchor_post = anchor_targets(anchor, shared)
-        screener_get, screener_post, questions = screener_targets(screener)
-        sizes = page_sizes(screener)
+        try:
+            wait_until_ready(anchor, "/hello")
+            wait_until_ready(screener, "/")
+            anchor_get, anchor_post = anchor_targets(anchor, shared)
+            screener_get, screener_post, questions = screener_targets(screener)
+            sizes = page_sizes(screener)
+        except SetupFailed as failed:
+            logs = "\n".join(
+                f"--- {server.name} log (last lines):\n{server.log_tail()}" for server in (anchor, screener)
+            )
+            raise SetupFailed(f"{failed}\n{logs}") from failed
         loads = {
             "anchor_get": measure(wrk, anchor_get, plan),
             "screener_get": measure(wrk, screener_get, plan),
@@ -612,10 +641,11 @@ def run(plan: Plan, mode: str, wrk: str) -> dict[str, Any]:
         for server in (anchor, screener):
             if server.process.poll() is not None:
                 raise SetupFailed(f"{server.name} died during the run:\n{server.log_tail()}")
-        return summarise(loads, sizes, plan, mode, questions)
+        return summarise(loads, sizes, plan, mode, questions, settings)
 
 
 def _terminate(signum: int, _frame: FrameType | None) -> None:
+    print(f"bench/patient.py: stopped by signal {signum}, stopping the servers", file=sys.stderr)
     raise SystemExit(128 + signum)  # unwinds through the finally blocks that stop the servers
 
 

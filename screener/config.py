@@ -148,4 +148,6 @@ def _derived_flask_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": settings["RATELIMIT_STORAGE_URI"],
         "RATELIMIT_HEADERS_ENABLED": False,
         "BABEL_DEFAULT_LOCALE": "en",
+        # Our forms carry their own translated messages; Flask-WTF's would reload a catalogue per request.
+        "WTF_I18N_ENABLED": False,
     }
