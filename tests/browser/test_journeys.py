@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
+import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from tests.browser import axe
 from tests.browser.conftest import ContextFactory, LiveServer, RequestLog, assert_same_origin
 from tests.browser.ui import (
     ADULT_PAGES,
+    LANGUAGES,
     Words,
     answer,
     answer_page,
+    choose_language,
     complete,
     expect_heading,
     expect_result,
@@ -26,6 +29,13 @@ EN = Words("en")
 DISCUSSION = "It makes sense to talk with your doctor about isotretinoin"
 NOT_NOW = "Isotretinoin is not an option right now"
 URGENT = "Please get help today"
+OTHER_FIRST = "Other treatments are usually tried first"
+
+
+def assert_accessible(page: Page, where: str) -> None:
+    """Each outcome's result page has its own colours: audit the ones the journeys reach, too."""
+    found = axe.violations(page)
+    assert not found, axe.report(f"{where} ({page.url})", found)
 
 
 def test_adult_journey_reaches_a_discussion_and_a_reference_code(
@@ -33,7 +43,20 @@ def test_adult_journey_reaches_a_discussion_and_a_reference_code(
 ) -> None:
     complete(page, EN)
     expect_result(page, EN, DISCUSSION)
+    expect(page.get_by_role("button", name="Print this page")).to_be_visible()  # shown by screener.js
+    assert_accessible(page, "the DISCUSSION_APPROPRIATE result")
     assert_same_origin(request_log.urls, live_server.origin)
+
+
+def test_mild_acne_is_told_other_treatments_come_first(page: Page) -> None:
+    mild = {
+        **ADULT_PAGES,
+        "C": {"self_severity": "mild", "nodules": "none"},
+        "D": {"oral_abx": "never", "completed_courses": "none"},
+    }
+    complete(page, EN, mild)
+    expect_result(page, EN, OTHER_FIRST)
+    assert_accessible(page, "the OTHER_TREATMENTS_FIRST result")
 
 
 def test_someone_who_is_pregnant_is_told_isotretinoin_is_not_an_option(page: Page) -> None:
@@ -60,6 +83,7 @@ def test_someone_who_is_pregnant_is_told_isotretinoin_is_not_an_option(page: Pag
         answer_page(page, section, ADULT_PAGES[section], EN)
     send_answers(page, EN)
     expect_result(page, EN, NOT_NOW)
+    assert_accessible(page, "the NOT_APPROPRIATE_NOW result")
 
 
 def test_an_under_12_goes_straight_to_check_your_answers(page: Page) -> None:
@@ -68,6 +92,14 @@ def test_an_under_12_goes_straight_to_check_your_answers(page: Page) -> None:
     send_answers(page, EN)  # no page B to H in between
     expect_result(page, EN, NOT_NOW)
     expect(page.get_by_text("not approved for children under 12")).to_be_visible()
+
+
+def crisis_panel(page: Page) -> Locator:
+    return page.get_by_role("alert").filter(has=page.get_by_role("heading", name=URGENT))
+
+
+def tel_links(panel: Locator) -> list[str]:
+    return [str(link.get_attribute("href")) for link in panel.locator("a[href^='tel:']").all()]
 
 
 def test_an_urgent_mood_answer_shows_the_crisis_panel_on_the_same_page_first(page: Page) -> None:
@@ -80,10 +112,11 @@ def test_an_urgent_mood_answer_shows_the_crisis_panel_on_the_same_page_first(pag
 
     expect(page).to_have_url(re.compile(r"/questions/E$"))  # not on to page F
     expect_heading(page, "Your mood")
-    panel = page.get_by_role("alert").filter(has=page.get_by_role("heading", name=URGENT))
+    panel = crisis_panel(page)
     expect(panel).to_be_visible()
     expect(panel).to_be_focused()  # announced first by screen readers
-    expect(panel.get_by_role("link", name="988").first).to_be_visible()
+    expect(panel).to_contain_text("988")
+    panel_numbers = tel_links(panel)
     suicide_now = page.get_by_role("group", name="Are you having thoughts of ending your life right now")
     expect(suicide_now).to_be_visible()
 
@@ -93,12 +126,34 @@ def test_an_urgent_mood_answer_shows_the_crisis_panel_on_the_same_page_first(pag
         answer_page(page, section, ADULT_PAGES[section], EN)
     send_answers(page, EN)
     expect_result(page, EN, URGENT)
+    expect(crisis_panel(page)).to_be_visible()
+    result_numbers = tel_links(crisis_panel(page))
+
+    # The panel's own list of contacts (ul.crisis-contacts--large) must offer numbers to tap, as the footer does.
+    assert {"tel:988", "tel:911"} <= set(panel_numbers), f"crisis panel on page E has no tel: links: {panel_numbers}"
+    assert {"tel:988", "tel:911"} <= set(result_numbers), (
+        f"crisis panel on the result has no tel: links: {result_numbers}"
+    )
 
 
 def test_the_adult_journey_works_without_javascript(new_context: ContextFactory) -> None:
     page = new_context(java_script_enabled=False).new_page()
     complete(page, EN)
     expect_result(page, EN, DISCUSSION)
+
+
+def test_without_javascript_the_result_page_shows_no_print_button_that_does_nothing(
+    new_context: ContextFactory,
+) -> None:
+    """The print button needs screener.js: it carries ``hidden`` until the script reveals it."""
+    page = new_context(java_script_enabled=False).new_page()
+    start(page, EN)
+    answer_page(page, "A", {"completed_by": "parent_guardian", "age_years": "11"}, EN)  # the shortest way
+    send_answers(page, EN)
+    expect_result(page, EN, NOT_NOW)
+    print_button = page.locator("button[data-print]")
+    expect(print_button).to_have_attribute("hidden", "")
+    expect(print_button).to_be_hidden()
 
 
 def test_spanish_journey_is_in_spanish_and_stays_on_the_site(
@@ -115,6 +170,7 @@ def test_spanish_journey_is_in_spanish_and_stays_on_the_site(
     expect(html).to_have_attribute("lang", "es")
     assert es.translated(DISCUSSION) != DISCUSSION  # read from messages.po: "Tiene sentido hablar con su médico ..."
     expect_result(page, es, DISCUSSION)
+    assert_accessible(page, "the Spanish DISCUSSION_APPROPRIATE result")
     assert_same_origin(request_log.urls, live_server.origin)
 
 
@@ -207,23 +263,41 @@ def test_pages_a_and_b_with_the_keyboard_only(page: Page) -> None:
 # --- The idle-timeout warning -------------------------------------------------------------------
 
 
-def test_the_idle_warning_is_closed_at_load_and_opens_before_the_timeout(page: Page) -> None:
-    page.clock.install()
-    start(page, EN)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_idle_warning_is_closed_at_load_and_opens_accessibly_before_the_timeout(page: Page, language: str) -> None:
+    words = Words(language)
+    page.clock.install()  # the page's timers run on a clock the test moves
+    start(page, words)
     dialog = page.locator("dialog#idle-dialog")
     expect(dialog).to_have_count(1)
     expect(dialog).to_be_hidden()
     assert dialog.evaluate("dialog => dialog.open") is False
 
-    body: dict[str, Any] = page.locator("body").evaluate("body => ({...body.dataset})")
+    body: dict[str, str] = page.locator("body").evaluate("body => ({...body.dataset})")
     idle, warning = int(body["idleSeconds"]), int(body["idleWarningSeconds"])
     assert 0 < warning < idle
     page.clock.run_for((idle - warning + 1) * 1000)
     expect(dialog).to_be_visible()
-    expect(dialog.get_by_role("heading", name="Do you need more time?")).to_be_focused()
+    expect(dialog.get_by_role("heading", name=words.translated("Do you need more time?"))).to_be_focused()
+    found = axe.violations(page)
+    assert not found, axe.report(f"the open idle warning ({language})", found)
 
     with page.expect_response(lambda response: response.url.endswith("/keep-alive")) as keep_alive:
-        dialog.get_by_role("button", name="I need more time").click()
+        dialog.get_by_role("button", name=words("I need more time")).click()
     assert keep_alive.value.status == 204
     expect(dialog).to_be_hidden()
-    expect_heading(page, section_title(EN, "A"))  # still on the page, answers kept
+    expect_heading(page, section_title(words, "A"))  # still on the page
+
+
+def test_a_missing_page_in_spanish_is_in_spanish(page: Page) -> None:
+    """WCAG 3.1.2: text on a page with lang="es" must be Spanish (or carry its own lang)."""
+    page.goto("/")
+    choose_language(page, "es")
+    response = page.goto("/no-such-page")
+    assert response is not None
+    assert response.status == 404
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    message = "We could not find that page. Check the address, or go back to the start page."
+    expect(page.get_by_text(Words("es").translated(message))).to_be_visible()
+    expect_heading(page, Words("es").translated("Page not found"))
+    expect(page).not_to_have_title(re.compile("Not Found|Page not found"))

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from screener import store
 from screener.db import Database
 from screener.models import Base, Draft, StaffAlert
+from screener.store import screenings
 from tests.store.factories import LIFETIME, NOW, count, new_draft, record
 
 RESUME_CODE = re.compile(r"[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}")
@@ -161,7 +162,7 @@ def test_resume_codes_are_twelve_crockford_symbols_in_groups(database: Database)
 
 
 def test_a_resume_code_typed_sloppily_still_resumes(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store, "_new_code", lambda length: "0123456789AB"[:length])
+    monkeypatch.setattr(screenings, "_new_code", lambda length: "0123456789AB"[:length])
     with database.write() as session:
         draft, _token = new_draft(session)
         assert store.issue_resume_code(session, draft, now=NOW, valid_for=DAY) == "0123-4567-89AB"
@@ -228,7 +229,7 @@ def test_a_completed_draft_cannot_be_resumed(database: Database) -> None:
 
 
 def test_only_the_whole_code_resumes(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store, "_new_code", lambda length: "ABCDEFGHJKMN"[:length])
+    monkeypatch.setattr(screenings, "_new_code", lambda length: "ABCDEFGHJKMN"[:length])
     with database.write() as session:
         draft, _token = new_draft(session)
         store.issue_resume_code(session, draft, now=NOW, valid_for=DAY)

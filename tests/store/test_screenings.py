@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from screener import store
 from screener.db import Database
 from screener.models import Draft, Screening, ScreeningVersion, StaffAlert
+from screener.store import screenings
 from tests.store.factories import LIFETIME, NOW, count, in_write, new_draft, record, urgent_record
 
 REFERENCE_CODE = re.compile(r"[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}")
@@ -131,7 +132,7 @@ def test_reference_codes_are_eight_crockford_symbols_and_unique(database: Databa
 
 
 def test_a_reference_code_is_found_however_it_is_typed(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store, "_new_code", lambda length: "01ABCDEF"[:length])
+    monkeypatch.setattr(screenings, "_new_code", lambda length: "01ABCDEF"[:length])
     screening_id, _token = _completed(database)
     with database.read() as session:
         for typed in ("01AB-CDEF", "01abcdef", "oi ab cd ef", "OLAB-CDEF"):
@@ -144,7 +145,7 @@ def test_a_reference_code_is_found_however_it_is_typed(database: Database, monke
 
 def test_a_colliding_reference_code_is_drawn_again(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     draws = iter(["AAAAAAAA", "AAAAAAAA", "BBBBBBBB"])
-    monkeypatch.setattr(store, "_new_code", lambda length: next(draws))
+    monkeypatch.setattr(screenings, "_new_code", lambda length: next(draws))
     first_id, _token = _completed(database)
     second_id, _token = _completed(database)
     with database.read() as session:
@@ -153,7 +154,7 @@ def test_a_colliding_reference_code_is_drawn_again(database: Database, monkeypat
 
 
 def test_reference_codes_give_up_after_repeated_collisions(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store, "_new_code", lambda length: "A" * length)
+    monkeypatch.setattr(screenings, "_new_code", lambda length: "A" * length)
     _completed(database)
 
     def complete(session: Session) -> None:

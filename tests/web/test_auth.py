@@ -62,7 +62,12 @@ def test_sign_in_is_throttled_per_account_before_any_hashing(app: Flask, monkeyp
     import screener.web.auth as auth_views
 
     calls: list[str] = []
-    monkeypatch.setattr(auth_views, "verify_password", lambda *args: calls.append("kdf") or False)
+
+    def counting_verify(*_args: str) -> bool:
+        calls.append("kdf")
+        return False
+
+    monkeypatch.setattr(auth_views, "verify_password", counting_verify)
     throttled = browser.post("/staff/login", {"username": "nurse.ada", "password": STAFF_PASSWORD})
     assert throttled.status_code == 429
     assert calls == []  # a refused attempt costs no password hashing
