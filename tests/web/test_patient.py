@@ -182,6 +182,7 @@ def test_an_urgent_mood_answer_shows_the_crisis_panel_on_the_same_page_and_alert
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "crisis-panel" in html
+    assert 'class="crisis-number" href="tel:988"' in html  # numbers to tap, in the panel itself
     assert "better off dead or of hurting yourself" in html
     assert "Are you having thoughts of ending your life right now" in html  # suicide_now now asked
     assert count(app, models.StaffAlert) == 1  # recorded before the person goes on
