@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, jsonify, render_template, request, session
-from flask_babel import Babel, get_locale
+from flask import Flask, Response, current_app, g, jsonify, render_template, request, session
+from flask_babel import Babel, get_locale, get_translations
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -64,6 +64,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
+    # Added to the environment by the i18n extension that Flask-Babel loads.
+    app.jinja_env.install_gettext_callables(_template_gettext, _template_ngettext, newstyle=True)  # type: ignore[attr-defined]
     limiter.init_app(app)
     db.init_app(app)
     access.init_app(app)  # deny by default: before any view runs
@@ -93,6 +95,22 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app
+
+
+def _translations() -> Any:
+    """This request's catalogue, looked up once: a page makes dozens of gettext calls."""
+    found = g.get("_translations")
+    if found is None:
+        found = g._translations = get_translations()
+    return found
+
+
+def _template_gettext(text: str) -> str:
+    return str(_translations().ugettext(text))
+
+
+def _template_ngettext(singular: str, plural: str, number: int) -> str:
+    return str(_translations().ungettext(singular, plural, number))
 
 
 def _select_locale() -> str:

@@ -144,7 +144,7 @@ def _derived_flask_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
         "SESSION_COOKIE_NAME": "__Host-screener" if production else "screener",
         # The server enforces the idle timeout (and says so); the cookie only needs to outlive it.
         "PERMANENT_SESSION_LIFETIME": timedelta(days=1),
-        "SESSION_REFRESH_EACH_REQUEST": True,
+        "SESSION_REFRESH_EACH_REQUEST": False,  # the idle clock in the session refreshes it often enough
         "RATELIMIT_STORAGE_URI": settings["RATELIMIT_STORAGE_URI"],
         "RATELIMIT_HEADERS_ENABLED": False,
         "BABEL_DEFAULT_LOCALE": "en",

@@ -44,6 +44,8 @@ bp = Blueprint("patient", __name__)
 PATIENT_SECTIONS = tuple(section for section in SECTIONS if not section.staff_only)
 PATIENT_SECTION_IDS = tuple(section.id for section in PATIENT_SECTIONS)
 DRAFT_KEY, SEEN_KEY, RESULT_KEY, SAVED_CODE_KEY = "draft", "seen", "result", "saved_code"
+#: The idle clock's resolution in seconds: the idle timeout is honoured to within this.
+SEEN_RESOLUTION = 15
 
 
 # --- Session and draft helpers ------------------------------------------------------------
@@ -69,13 +71,14 @@ def _forget_patient() -> None:
 @bp.before_request
 def enforce_idle_timeout() -> ResponseReturnValue | None:
     """Shared devices: after the idle timeout, this browser forgets the answers."""
-    now = time.time()
+    now = int(time.time())
     seen = session.get(SEEN_KEY)
     idle = current_app.config["PATIENT_IDLE_MINUTES"] * 60
     holds_answers = DRAFT_KEY in session or RESULT_KEY in session
-    session[SEEN_KEY] = now
-    session.permanent = True
-    if holds_answers and isinstance(seen, int | float) and now - seen > idle:
+    if not isinstance(seen, int) or now - seen >= SEEN_RESOLUTION:
+        session[SEEN_KEY] = now  # re-signing the cookie on every request would cost more than it tells
+        session.permanent = True
+    if holds_answers and isinstance(seen, int) and now - seen > idle:
         _forget_patient()
         flash(_("You were inactive for a while, so we cleared your answers from this device."), "info")
         if request.endpoint != "patient.start":
@@ -91,9 +94,9 @@ def _shown(section_id: str, answers: Mapping[str, Any]) -> list[Question]:
     return [q for q in asked_questions(answers, clinic()) if q.section == section_id]
 
 
-def _next_url(section_id: str | None, answers: Mapping[str, Any]) -> str:
+def _next_url(section_id: str | None, asked_now: Iterable[Question]) -> str:
     """The next section that asks anything, else the check-your-answers page."""
-    asked = {q.section for q in asked_questions(answers, clinic())}
+    asked = {q.section for q in asked_now}
     start = PATIENT_SECTION_IDS.index(section_id) + 1 if section_id else 0
     for candidate in PATIENT_SECTION_IDS[start:]:
         if candidate in asked:
@@ -107,10 +110,6 @@ def _previous_url(section_id: str, answers: Mapping[str, Any]) -> str:
         if candidate in asked:
             return url_for("patient.section", section_id=candidate)
     return url_for("patient.start")
-
-
-def _decide(answers: Mapping[str, Any]) -> Decision:
-    return evaluate(parse_answers(dict(answers), clinic()), clinic())
 
 
 def _as_json(answers: Mapping[str, AnswerValue]) -> dict[str, Any]:
@@ -197,7 +196,7 @@ def section(section_id: str) -> ResponseReturnValue:
     answers = _draft_answers(draft)
     shown = _shown(section_id, answers)
     if not shown:  # nothing to ask here under the current answers (e.g. under 12)
-        return redirect(_next_url(section_id, answers))
+        return redirect(_next_url(section_id, asked_questions(answers, clinic())))
     return _render_section(section_id, section_form(section_id, answers), shown, answers)
 
 
@@ -219,17 +218,19 @@ def save_section(section_id: str) -> ResponseReturnValue:
         given = form.answers(shown_before)
         # Answers on other pages stay; this page's answers are replaced by what was sent.
         candidate = {qid: v for qid, v in saved.items() if QUESTIONS_BY_ID[qid].section != section_id} | given
-        shown_now = _shown(section_id, candidate)
-        still_asked = [q for q in shown_before if q in shown_now]
+        # Validated, and stale answers to questions no longer asked thrown away (rules.md section 4).
+        parsed = parse_answers(_as_json(candidate), clinic())
+        answers = dict(parsed.values)
+        asked_now = asked_questions(answers, clinic())
+        shown_now = [q for q in asked_now if q.section == section_id]
         if not saving_for_later:
-            form.require_answers(still_asked)
+            form.require_answers([q for q in shown_before if q in shown_now])
         if form.error_fields(shown_before):
             db.rollback()  # bad input changes nothing
             return _render_section(section_id, form, shown_before, saved, status=400)
-        answers = _kept(candidate)
         store.save_answers(db, draft, _as_json(answers), utcnow())
         new_questions = [q for q in shown_now if q not in shown_before and q.id not in answers]
-        urgent = _new_urgent_rules(db, draft, answers)
+        urgent = _new_urgent_rules(db, draft, evaluate(parsed, clinic()))
         if saving_for_later:
             code = _issue_resume_code(db, draft)
     if saving_for_later:
@@ -240,7 +241,7 @@ def save_section(section_id: str) -> ResponseReturnValue:
         return _render_section(section_id, form, shown_now, answers, urgent=urgent, new_questions=new_questions)
     if request.args.get("return") == "check":
         return redirect(url_for("patient.check"))
-    return redirect(_next_url(section_id, answers))
+    return redirect(_next_url(section_id, asked_now))
 
 
 def _kept(answers: Mapping[str, AnswerValue]) -> dict[str, AnswerValue]:
@@ -248,9 +249,8 @@ def _kept(answers: Mapping[str, AnswerValue]) -> dict[str, AnswerValue]:
     return dict(parse_answers(_as_json(answers), clinic()).values)
 
 
-def _new_urgent_rules(db: Any, draft: store.Draft, answers: Mapping[str, AnswerValue]) -> list[dict[str, str]]:
+def _new_urgent_rules(db: Any, draft: store.Draft, decision: Decision) -> list[dict[str, str]]:
     """Urgent rules these answers fire that this person has not yet been shown: alert staff now."""
-    decision = _decide(_as_json(answers))
     fired = [rule_id for rule_id in decision.fired_rules if rule_id in URGENT_RULE_IDS]
     new = [rule_id for rule_id in fired if rule_id not in (draft.urgent_shown or [])]
     if not new:
