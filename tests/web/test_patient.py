@@ -363,3 +363,12 @@ class TestUkClinic:
             version = session.scalars(select(models.ScreeningVersion)).one()
         assert version.jurisdiction == "UK"
         assert "C-UK-MHSF" in {n["id"] for n in version.clinician_notes}
+
+
+def test_optional_questions_are_marked_as_such(patient: Patient) -> None:
+    patient.start()
+    patient.answer("A", ADULT["A"])
+    patient.answer("B", ADULT["B"])
+    html = patient.get("/questions/C").get_data(as_text=True)
+    assert '<span class="optional">(optional)</span>' in html
+    assert "&lt;span" not in html  # no markup shown as text
