@@ -9,17 +9,19 @@ or an error message, and keep the typed text for the re-rendered page.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from typing import Any
 
 from flask_babel import gettext
 from flask_wtf import FlaskForm
-from wtforms import Field, RadioField, SelectMultipleField, StringField
+from wtforms import Field, HiddenField, RadioField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from screener.rules import AnswerValue, Kind, Question, questions_in
+from screener.rules import QUESTIONS, AnswerValue, Kind, Question, questions_in
 
 
 def _(text: str, **variables: object) -> str:
@@ -172,3 +174,134 @@ def section_form(section_id: str, saved: Mapping[str, Any] | None = None) -> Que
     """The section's form: filled from the request on POST, else from the saved answers."""
     data = {qid: list(value) if isinstance(value, tuple | list) else value for qid, value in (saved or {}).items()}
     return section_form_class(section_id)(data=data)
+
+
+# --- Staff intake: every section on one page, and who the patient is ----------------------
+
+#: Longest name kept (the column is unbounded; a page of text is not a name). MRNs fit their column.
+SUBJECT_NAME_MAX = 200
+SUBJECT_MRN_MAX = 64
+#: Years back a date of birth may go: the age question's own range (0-120).
+OLDEST_AGE_YEARS = 120
+BIRTH_DATE_PARTS = ("day", "month", "year")
+
+
+@dataclass(frozen=True)
+class SubjectEntry:
+    """The patient's identifiers as staff entered them, checked."""
+
+    name: str
+    birth_date: date
+    mrn: str | None
+
+
+class IntakeForm(QuestionnaireForm):
+    """Every question (sections A-H and the staff-only N) plus the patient's identifiers.
+
+    Staff enter a whole screening on one page; which questions are shown still follows the
+    enable rules, decided by the view as on the patient pages. The hidden fields carry the
+    form's one-time key (double submits), the questions the page showed, and the version amended.
+    Staff pages are English only, so the identifier messages are not translated.
+    """
+
+    subject_name = StringField()
+    birth_day = StringField()
+    birth_month = StringField()
+    birth_year = StringField()
+    subject_mrn = StringField()
+    form_key = HiddenField()
+    shown = HiddenField()
+    based_on = HiddenField()
+
+    #: The date of birth's one message, and the parts it is about (those inputs get the error style).
+    birth_date_error: str | None = None
+    birth_date_parts: tuple[str, ...] = ()
+
+    def subject(self, today: date) -> SubjectEntry | None:
+        """The checked identifiers, or None after putting a message on each wrong one.
+
+        ``today`` is the latest date that is not in the future for the clinic.
+        """
+        name = " ".join((self.subject_name.data or "").split())
+        mrn = (self.subject_mrn.data or "").strip()
+        if not name:
+            self.subject_name.errors = ["Enter the patient's full name"]
+        elif len(name) > SUBJECT_NAME_MAX:
+            self.subject_name.errors = [f"Name must be {SUBJECT_NAME_MAX} characters or fewer"]
+        if len(mrn) > SUBJECT_MRN_MAX:
+            self.subject_mrn.errors = [f"MRN must be {SUBJECT_MRN_MAX} characters or fewer"]
+        birth_date = self._birth_date(today)
+        if birth_date is None or self.subject_name.errors or self.subject_mrn.errors:
+            return None
+        return SubjectEntry(name, birth_date, mrn or None)
+
+    def subject_errors(self) -> list[tuple[str, str, str]]:
+        """(input id, label, message) of each wrong identifier, in page order, for the error summary.
+
+        The messages name their field, so the label is left empty (a question's would be its text).
+        """
+        found = []
+        if self.subject_name.errors:
+            found.append((self.subject_name.id, "", str(self.subject_name.errors[0])))
+        if self.birth_date_error:
+            found.append((f"birth_{self.birth_date_parts[0]}", "", self.birth_date_error))
+        if self.subject_mrn.errors:
+            found.append((self.subject_mrn.id, "", str(self.subject_mrn.errors[0])))
+        return found
+
+    def _birth_date(self, today: date) -> date | None:
+        typed = {part: (self[f"birth_{part}"].data or "").strip() for part in BIRTH_DATE_PARTS}
+        missing = tuple(part for part in BIRTH_DATE_PARTS if not typed[part])
+        not_numbers = tuple(part for part in BIRTH_DATE_PARTS if typed[part] and not typed[part].isdigit())
+        if len(missing) == len(BIRTH_DATE_PARTS):
+            return self._date_problem("Enter the date of birth", BIRTH_DATE_PARTS)
+        if missing:
+            return self._date_problem(f"Date of birth must include a {' and '.join(missing)}", missing)
+        if not_numbers:
+            return self._date_problem("Date of birth must be a real date, in numbers", not_numbers)
+        if len(typed["year"]) != 4:
+            return self._date_problem("Year must include 4 numbers", ("year",))
+        day, month, year = (int(typed[part]) for part in BIRTH_DATE_PARTS)
+        if not 1 <= month <= 12:
+            return self._date_problem("Date of birth must be a real date: the month is from 1 to 12", ("month",))
+        try:
+            born = date(year, month, day)
+        except ValueError:
+            return self._date_problem("Date of birth must be a real date", ("day",))
+        if born > today:
+            return self._date_problem("Date of birth must be today or in the past", BIRTH_DATE_PARTS)
+        if born.year < today.year - OLDEST_AGE_YEARS:
+            return self._date_problem(f"Date of birth must be within the last {OLDEST_AGE_YEARS} years", ("year",))
+        return born
+
+    def _date_problem(self, message: str, parts: tuple[str, ...]) -> date | None:
+        """Note the date's problem; None, so a check can ``return`` it."""
+        self.birth_date_error = message
+        self.birth_date_parts = parts
+        return None
+
+
+@cache
+def intake_form_class() -> type[IntakeForm]:
+    """The intake form class, made once: the identifiers plus a field for every question."""
+    fields = {question.id: field_for(question) for question in QUESTIONS}
+    return type("IntakeQuestionsForm", (IntakeForm,), fields)
+
+
+def intake_form(
+    saved: Mapping[str, Any] | None = None,
+    *,
+    name: str | None = None,
+    birth_date: date | None = None,
+    mrn: str | None = None,
+) -> IntakeForm:
+    """The intake form: filled from the request on POST, else from saved answers and identifiers."""
+    data = {qid: list(value) if isinstance(value, tuple | list) else value for qid, value in (saved or {}).items()}
+    data |= {"subject_name": name or "", "subject_mrn": mrn or ""}
+    if birth_date is not None:
+        data |= {
+            "birth_day": str(birth_date.day),
+            "birth_month": str(birth_date.month),
+            "birth_year": str(birth_date.year),
+        }
+    return intake_form_class()(data=data)
