@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -30,20 +30,19 @@ from screener.rules import (
     QUESTIONS_BY_ID,
     RULES,
     SECTIONS,
-    URGENT_RULE_IDS,
     Answers,
     AnswerValue,
     ClinicConfig,
     Kind,
     Question,
     asked_questions,
-    evaluate,
     parse_answers,
 )
 from screener.store import intake as intake_store
 from screener.store.screenings import CODE_ALPHABET, count_open_alerts
 from screener.web.access import CARE_TEAM, StaffMember, audit, current_staff, requires
 from screener.web.limits import limiter
+from screener.web.records import urgent_rule_ids, version_record
 
 bp = Blueprint("intake", __name__, url_prefix="/staff")
 
@@ -185,32 +184,10 @@ def _render_form(
 
 
 def _version_record(answers: Answers, member: StaffMember, *, source: str | None) -> store.VersionRecord:
-    """The version as the patient path stores it; warnings in English, as the staff member saw them."""
-    decision = evaluate(answers, clinic())
-    return store.VersionRecord(
-        author_role=member.role.value,
-        author_id=member.user_id,
-        source=source,
-        answers=answers.to_json(),
-        discarded=list(answers.discarded),
-        outcome=decision.outcome.value,
-        underlying_outcome=decision.underlying_outcome.value,
-        warnings=[
-            {"id": w.id, "severity": w.severity.value, "text": w.text, "sources": list(w.sources)}
-            for w in decision.warnings
-        ],
-        language="en",
-        clinician_notes=[{"id": n.id, "text": n.text, "sources": list(n.sources)} for n in decision.clinician_notes],
-        fired_rules=list(decision.fired_rules),
-        ruleset_version=decision.ruleset_version,
-        ruleset_hash=decision.ruleset_hash,
-        jurisdiction=decision.jurisdiction.value,
-        config={key: (value.value if hasattr(value, "value") else value) for key, value in asdict(clinic()).items()},
+    """Warnings in English, as the staff member saw them."""
+    return version_record(
+        answers, clinic(), author_role=member.role.value, author_id=member.user_id, source=source, language="en"
     )
-
-
-def _urgent_rules(record: store.VersionRecord) -> list[str]:
-    return [rule_id for rule_id in record.fired_rules if rule_id in URGENT_RULE_IDS]
 
 
 def _subject(entry: SubjectEntry) -> intake_store.Subject:
@@ -293,7 +270,7 @@ def start() -> ResponseReturnValue:
                 record=record,
                 subject=_subject(submitted.subject),
                 now=utcnow(),
-                urgent_rule_ids=_urgent_rules(record),
+                urgent_rule_ids=urgent_rule_ids(record),
             )
             audit(
                 db,
@@ -389,7 +366,7 @@ def amend(screening_id: int) -> ResponseReturnValue:
             return _changed_since(screening_id, locked.current_version)
         record = _version_record(submitted.answers, member, source="patient")
         amended = intake_store.amend_screening(
-            db, locked, record=record, subject=subject, now=utcnow(), urgent_rule_ids=_urgent_rules(record)
+            db, locked, record=record, subject=subject, now=utcnow(), urgent_rule_ids=urgent_rule_ids(record)
         )
         audit(
             db, "screening.amend", object_type="screening", object_id=screening_id, detail={"version": amended.number}

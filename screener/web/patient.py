@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
@@ -38,6 +37,7 @@ from screener.rules import (
     parse_answers,
 )
 from screener.web.limits import limiter
+from screener.web.records import urgent_rule_ids, version_record
 
 bp = Blueprint("patient", __name__)
 
@@ -328,7 +328,7 @@ def submit() -> ResponseReturnValue:
             if draft is None:
                 return _no_draft()
             record = _version_record(draft)
-            urgent = [rule_id for rule_id in record.fired_rules if rule_id in URGENT_RULE_IDS]
+            urgent = urgent_rule_ids(record)
             screening = store.complete_draft(db, draft, record=record, now=utcnow(), urgent_rule_ids=urgent)
         screening_id = screening.id
     _forget_patient()
@@ -338,28 +338,15 @@ def submit() -> ResponseReturnValue:
 
 def _version_record(draft: store.Draft) -> store.VersionRecord:
     answers = parse_answers(dict(draft.answers), clinic())
-    decision = evaluate(answers, clinic())
     source = answers.get("completed_by")
-    return store.VersionRecord(
+    return version_record(
+        answers,
+        clinic(),
         author_role="patient",
         author_id=None,
         source=source if isinstance(source, str) else "self",
-        answers=answers.to_json(),
-        discarded=list(answers.discarded),
-        outcome=decision.outcome.value,
-        underlying_outcome=decision.underlying_outcome.value,
-        # Stored exactly as shown: the text in the language the person used.
-        warnings=[
-            {"id": w.id, "severity": w.severity.value, "text": _(w.text), "sources": list(w.sources)}
-            for w in decision.warnings
-        ],
         language=_language(),
-        clinician_notes=[{"id": n.id, "text": n.text, "sources": list(n.sources)} for n in decision.clinician_notes],
-        fired_rules=list(decision.fired_rules),
-        ruleset_version=decision.ruleset_version,
-        ruleset_hash=decision.ruleset_hash,
-        jurisdiction=decision.jurisdiction.value,
-        config={key: (value.value if hasattr(value, "value") else value) for key, value in asdict(clinic()).items()},
+        translate=_,  # stored exactly as shown: in the language the person used
     )
 
 
