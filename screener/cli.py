@@ -211,3 +211,34 @@ def db_purge() -> None:
     finally:
         database.dispose()
     click.echo(f"{count} expired drafts purged")
+
+
+TAMPERED = 1
+
+
+@main.group(name="audit")
+def audit_group() -> None:
+    """The audit trail of the database (SCREENER_DATABASE_URL, else instance/screener.db)."""
+
+
+@audit_group.command(name="verify")
+def audit_verify() -> None:
+    """Check the audit trail's hash chain. Exit status 1, one line per problem, if it was altered."""
+    from sqlalchemy import func, select
+
+    from screener import db
+    from screener.models import AuditEvent
+    from screener.store import audit
+
+    database = db.Database(_database_url())
+    try:
+        with database.read() as session:
+            count = int(session.scalar(select(func.count()).select_from(AuditEvent)) or 0)
+            problems = audit.verify(session)
+    finally:
+        database.dispose()
+    if problems:
+        for problem in problems:
+            click.echo(problem, err=True)
+        sys.exit(TAMPERED)
+    click.echo(f"audit trail intact: {count} events")
