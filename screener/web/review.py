@@ -1,7 +1,560 @@
-"""Clinician review: the queue, a screening's detail and explanation, sign-off, re-evaluation."""
+"""Clinician review: the queue, a screening's detail and explanation, sign-off, re-evaluation.
+
+Staff pages are English only. A stored decision is shown exactly as it was made and never
+recomputed; re-evaluation under the current ruleset is an explicit action whose result is
+stored beside the original (rules.md BT6). Every look at a screening and every sign-off,
+re-evaluation and print is audited, with identifiers and codes only.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import force_locale, gettext
+from flask_wtf import FlaskForm
+from sqlalchemy.orm import Session
+from wtforms import IntegerField, RadioField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, ValidationError
+
+from screener.auth import Role
+from screener.clock import utcnow
+from screener.db import get_db
+from screener.models import Reevaluation, Review, Screening, ScreeningVersion, StaffUser
+from screener.rules import (
+    CRISIS_CONTACTS,
+    CURRENT_RULESET,
+    ERROR_RULE,
+    QUESTIONS_BY_ID,
+    RULES,
+    SECTIONS,
+    ClinicConfig,
+    Decision,
+    InvalidInput,
+    Kind,
+    Outcome,
+    Question,
+    Rule,
+    asked_questions,
+    evaluate,
+    parse_answers,
+    parse_config,
+    questions_in,
+)
+from screener.rules.derived import UNSURE_HEALTH_QUESTIONS
+from screener.rules.sources import SOURCES
+from screener.store import current_version, get_screening
+from screener.store import review as review_store
+from screener.web.access import ALL_STAFF, audit, current_staff, requires
 
 bp = Blueprint("review", __name__, url_prefix="/staff")
+
+CARE_TEAM = (Role.NURSE, Role.CLINICIAN)
+OUTCOME_CODES = frozenset(outcome.value for outcome in Outcome)
+NOTE_MAX = 2000
+RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in (*RULES, ERROR_RULE)}
+#: Self-report beside examination (rules.md principle 7): the examination value is the one the rules use.
+EXAMINED = (
+    ("Severity", "self_severity", "nurse_iga"),
+    ("Nodules", "nodules", "nurse_nodule_count"),
+    ("Scarring", "scarring", "nurse_scarring"),
+)
+VIEW, PRINT, SIGN_OFF, REEVALUATE = "screening.view", "screening.print", "screening.sign_off", "screening.reevaluate"
+REVIEW_STATUS_LABELS = {"unreviewed": "Not reviewed", "agreed": "Agreed", "disagreed": "Disagreed"}
+
+
+@bp.context_processor
+def review_helpers() -> dict[str, Any]:
+    return {
+        "utc": _utc,
+        "outcome_label": _outcome_label,
+        "review_status_label": lambda status: REVIEW_STATUS_LABELS.get(status, status),
+        "source_title": _source_title,
+        "current_ruleset": CURRENT_RULESET,
+    }
+
+
+def _utc(moment: datetime | None) -> str:
+    """Like 29 Nov 2026, 09:30 UTC: stored times are UTC, and staff see them as such."""
+    if moment is None:
+        return ""
+    moment = moment.astimezone(UTC)
+    return f"{moment.day} {moment:%b %Y, %H:%M} UTC"
+
+
+def _outcome_label(code: str | None) -> str:
+    """The outcome's label, or the code itself if it is not (or no longer) an outcome."""
+    return Outcome(code).label if code in OUTCOME_CODES else code or ""
+
+
+def _source_title(source_id: str) -> str:
+    source = SOURCES.get(source_id)
+    return source.title if source else "not in the source register"
+
+
+# --- Queue --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """The queue's filters as typed (to show again) and as parsed (to query)."""
+
+    typed: dict[str, str]
+    outcome: str | None = None
+    review_status: str | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+
+    def query(self) -> dict[str, Any]:
+        until = None
+        if self.created_to is not None and self.created_to < date.max:
+            until = datetime.combine(self.created_to + timedelta(days=1), time.min, UTC)  # the whole "to" day
+        start = datetime.combine(self.created_from, time.min, UTC) if self.created_from else None
+        return {
+            "outcome": self.outcome,
+            "review_status": self.review_status,
+            "created_from": start,
+            "created_until": until,
+        }
+
+    def url_args(self) -> dict[str, Any]:
+        return {key: value for key, value in self.typed.items() if value}
+
+
+def _queue_filters(args: Mapping[str, str]) -> tuple[QueueFilters, dict[str, str]]:
+    """Parse the filter form; every problem is named, and any problem drops every filter."""
+    typed = {key: args.get(key, "").strip()[:40] for key in ("outcome", "review_status", "from", "to")}
+    errors: dict[str, str] = {}
+    if typed["outcome"] and typed["outcome"] not in review_store.OUTCOMES:
+        errors["outcome"] = "Choose an outcome from the list"
+    if typed["review_status"] and typed["review_status"] not in review_store.REVIEW_STATUSES:
+        errors["review_status"] = "Choose a review status from the list"
+    dates: dict[str, date | None] = {}
+    for key, label in (("from", "From"), ("to", "To")):
+        dates[key] = None
+        if typed[key]:
+            try:
+                dates[key] = date.fromisoformat(typed[key])
+            except ValueError:
+                errors[key] = f"{label} date must be a real date, like 2026-11-29"
+    if dates["from"] and dates["to"] and dates["from"] > dates["to"]:
+        errors["to"] = "To date must be the same as or after the from date"
+    if errors:
+        return QueueFilters(typed), errors
+    return QueueFilters(
+        typed,
+        outcome=typed["outcome"] or None,
+        review_status=typed["review_status"] or None,
+        created_from=dates["from"],
+        created_to=dates["to"],
+    ), {}
+
+
+@bp.get("/queue")
+@requires(*CARE_TEAM)
+def queue() -> ResponseReturnValue:
+    """Urgent first, then newest, a keyset page at a time; a bad cursor or filter never gives a 500."""
+    filters, errors = _queue_filters(request.args)
+    after = None if errors else review_store.Cursor.decode(request.args.get("after"))
+    with get_db().write() as db:
+        rows, following = review_store.queue_page(db, **filters.query(), after=after)
+        audit(
+            db,
+            "queue.view",
+            detail={"filters": filters.url_args() if not errors else {}, "screening_ids": [row.id for row in rows]},
+        )
+    next_url = url_for("review.queue", **filters.url_args(), after=following.encode()) if following else None
+    return render_template(
+        "review/queue.html",
+        rows=rows,
+        filters=filters,
+        errors=errors,
+        outcomes=review_store.OUTCOMES,
+        statuses=review_store.REVIEW_STATUSES,
+        next_url=next_url,
+        first_url=url_for("review.queue", **filters.url_args()) if after else None,
+        filtered=bool(filters.url_args()) and not errors,
+    ), 400 if errors else 200
+
+
+# --- One screening ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    question: Question
+    #: answered, not_answered (asked but blank) or not_asked (not enabled under these answers).
+    state: str
+    shown: str = ""
+
+
+@dataclass(frozen=True)
+class FiredRule:
+    rule_id: str
+    #: From the current catalogue; None if the rule is no longer in it.
+    rule: Rule | None
+    #: R-F14: the questions answered "not sure".
+    unsure: tuple[Question, ...] = ()
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A re-evaluation beside the decision it re-ran."""
+
+    reevaluation: Reevaluation
+    performed_by: str
+    original: ScreeningVersion | None
+    warnings_added: list[Mapping[str, Any]]
+    warnings_removed: list[Mapping[str, Any]]
+    notes_added: list[Mapping[str, Any]]
+    notes_removed: list[Mapping[str, Any]]
+    rules_added: list[str]
+    rules_removed: list[str]
+
+    @property
+    def outcome_changed(self) -> bool:
+        return self.original is None or self.original.outcome != self.reevaluation.outcome
+
+    @property
+    def unchanged(self) -> bool:
+        lists = (self.warnings_added, self.warnings_removed, self.notes_added, self.notes_removed)
+        return not self.outcome_changed and not any(lists) and not self.rules_added and not self.rules_removed
+
+
+@dataclass(frozen=True)
+class ScreeningPage:
+    """Everything the detail and print pages show, read in one transaction."""
+
+    screening: Screening
+    version: ScreeningVersion
+    config: ClinicConfig | None
+    sections: list[tuple[str, list[AnswerRow]]]
+    unknown_answers: list[tuple[str, Any]]
+    examined: list[tuple[str, AnswerRow, AnswerRow]]
+    fired: list[FiredRule]
+    versions: list[ScreeningVersion]
+    reviews: list[tuple[Review, str]]
+    differences: list[Difference]
+    older_ruleset: bool
+    hash_differs: bool
+    discarded: list[str] = field(default_factory=list)
+
+
+def _as_value(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _shown(question: Question, value: Any) -> str:
+    """An answer in the catalogue's words (the code itself when the catalogue no longer knows it)."""
+    if isinstance(value, list | tuple):
+        return ", ".join(question.label_for(str(code)) for code in value)
+    if question.kind is Kind.INTEGER and question.options:
+        label = question.label_for(str(value))  # PHQ-9 items: "Not at all"; IGA: "4 - severe"
+        return label if label.startswith(str(value)) else f"{value} – {label}"
+    if question.kind is Kind.INTEGER:
+        return str(value)
+    return question.label_for(str(value))
+
+
+def _stored_config(version: ScreeningVersion) -> ClinicConfig | None:
+    try:
+        return parse_config(dict(version.config))
+    except InvalidInput:
+        return None
+
+
+def _answer_rows(answers: Mapping[str, Any], config: ClinicConfig) -> dict[str, AnswerRow]:
+    asked = set(asked_questions({qid: _as_value(value) for qid, value in answers.items()}, config))
+    rows = {}
+    for question in QUESTIONS_BY_ID.values():
+        if question.id in answers:
+            rows[question.id] = AnswerRow(question, "answered", _shown(question, answers[question.id]))
+        else:
+            rows[question.id] = AnswerRow(question, "not_answered" if question in asked else "not_asked")
+    return rows
+
+
+def _difference(reevaluation: Reevaluation, original: ScreeningVersion | None, performed_by: str) -> Difference:
+    def added(new: Sequence[Mapping[str, Any]], old: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        old_ids = {item.get("id") for item in old}
+        return [item for item in new if item.get("id") not in old_ids]
+
+    before_warnings = original.warnings if original else []
+    before_notes = original.clinician_notes if original else []
+    before_rules = original.fired_rules if original else []
+    return Difference(
+        reevaluation=reevaluation,
+        performed_by=performed_by,
+        original=original,
+        warnings_added=added(reevaluation.warnings, before_warnings),
+        warnings_removed=added(before_warnings, reevaluation.warnings),
+        notes_added=added(reevaluation.clinician_notes, before_notes),
+        notes_removed=added(before_notes, reevaluation.clinician_notes),
+        rules_added=[rule for rule in reevaluation.fired_rules if rule not in before_rules],
+        rules_removed=[rule for rule in before_rules if rule not in reevaluation.fired_rules],
+    )
+
+
+def _screening_page(db: Session, screening: Screening) -> ScreeningPage:
+    version = current_version(db, screening)
+    config = _stored_config(version)
+    answers = dict(version.answers)
+    rows = _answer_rows(answers, config or ClinicConfig())
+    sections = [(section.title, [rows[q.id] for q in questions_in(section.id)]) for section in SECTIONS]
+    examined = [
+        (concept, rows[self_id], rows[exam_id])
+        for concept, self_id, exam_id in EXAMINED
+        if rows[self_id].state == "answered" and rows[exam_id].state == "answered"
+    ]
+    unsure = tuple(QUESTIONS_BY_ID[qid] for qid in UNSURE_HEALTH_QUESTIONS if answers.get(qid) == "not_sure")
+    fired = [
+        FiredRule(rule_id, RULES_BY_ID.get(rule_id), unsure if rule_id == "R-F14" else ())
+        for rule_id in version.fired_rules
+    ]
+    history = review_store.versions(db, screening)
+    reviews = review_store.reviews(db, screening)
+    reruns = review_store.reevaluations(db, screening)
+    names = review_store.staff_names(db, [r.reviewer_id for r in reviews] + [r.performed_by for r in reruns])
+    by_number = {v.number: v for v in history}
+    return ScreeningPage(
+        screening=screening,
+        version=version,
+        config=config,
+        sections=sections,
+        unknown_answers=[(qid, value) for qid, value in answers.items() if qid not in QUESTIONS_BY_ID],
+        examined=examined,
+        fired=fired,
+        versions=history,
+        reviews=[(review, names.get(review.reviewer_id, "unknown")) for review in reviews],
+        differences=[
+            _difference(rerun, by_number.get(rerun.version_number), names.get(rerun.performed_by, "unknown"))
+            for rerun in reruns
+        ],
+        older_ruleset=version.ruleset_version != CURRENT_RULESET.version,
+        hash_differs=version.ruleset_version == CURRENT_RULESET.version
+        and version.ruleset_hash != CURRENT_RULESET.hash,
+        discarded=[QUESTIONS_BY_ID[q].text if q in QUESTIONS_BY_ID else q for q in version.discarded],
+    )
+
+
+class SignOffForm(FlaskForm):
+    """Agree, or disagree by choosing another outcome and giving a reason; an optional note."""
+
+    version = IntegerField(validators=[InputRequired()])
+    decision = RadioField(
+        choices=[SelectChoice(review_store.AGREE, "Agree"), SelectChoice(review_store.DISAGREE, "Disagree")],
+        validators=[InputRequired("Choose whether you agree with the outcome")],
+    )
+    outcome = RadioField(choices=[SelectChoice(code, code) for code in review_store.OUTCOMES], validate_choice=False)
+    reason = TextAreaField(
+        validators=[Length(max=NOTE_MAX, message=f"Reason must be {NOTE_MAX:,} characters or fewer")]
+    )
+    note = TextAreaField(validators=[Length(max=NOTE_MAX, message=f"Note must be {NOTE_MAX:,} characters or fewer")])
+
+    #: The outcome being reviewed; a disagreement must choose another.
+    current_outcome = ""
+
+    def disagrees(self) -> bool:
+        return bool(self.decision.data == review_store.DISAGREE)
+
+    def validate_outcome(self, field: Any) -> None:
+        if not self.disagrees():
+            return
+        if field.data not in review_store.OUTCOMES:
+            raise ValidationError("Choose the outcome you think is right")
+        if field.data == self.current_outcome:
+            raise ValidationError("Choose an outcome other than the current one, or agree instead")
+
+    def validate_reason(self, field: Any) -> None:
+        if self.disagrees() and not (field.data or "").strip():
+            raise ValidationError("Give a reason for disagreeing")
+
+    def error_list(self) -> list[tuple[str, str]]:
+        """(field id, message) in page order, for the error summary."""
+        order = ("version", "decision", "outcome", "reason", "note")
+        return [(name, self.errors[name][0]) for name in order if self.errors.get(name)]
+
+
+def _acting_user(db: Session) -> StaffUser:
+    user = db.get(StaffUser, current_staff().user_id)
+    if user is None:
+        abort(401)
+    return user
+
+
+def _detail(
+    page: ScreeningPage,
+    *,
+    form: SignOffForm | None = None,
+    form_errors: Sequence[tuple[str, str]] = (),
+    reevaluation_errors: Sequence[str] = (),
+    status: int = 200,
+) -> ResponseReturnValue:
+    return render_template(
+        "review/screening.html",
+        page=page,
+        form=form,
+        form_errors=form_errors,
+        errors=dict(form_errors),
+        reevaluation_errors=reevaluation_errors,
+        outcomes=review_store.OUTCOMES,
+        can_sign_off=current_staff().role is Role.CLINICIAN,
+    ), status
+
+
+def _audited_page(action: str, screening_id: int) -> ScreeningPage:
+    """Read a screening for display and record who looked (a missing one too, then 404)."""
+    with get_db().write() as db:
+        found = get_screening(db, screening_id)
+        page = _screening_page(db, found) if found else None
+        detail = {"version": page.version.number} if page else {}
+        outcome = "success" if page else "failure"
+        audit(db, action, object_type="screening", object_id=screening_id, outcome=outcome, detail=detail)
+    if page is None:
+        abort(404)
+    return page
+
+
+@bp.get("/screenings/<int:screening_id>")
+@requires(*CARE_TEAM)
+def screening(screening_id: int) -> ResponseReturnValue:
+    return _detail(_audited_page(VIEW, screening_id))
+
+
+@bp.get("/screenings/<int:screening_id>/print")
+@requires(*CARE_TEAM)
+def print_view(screening_id: int) -> ResponseReturnValue:
+    """The record on paper: no forms, no navigation; audited as a print."""
+    return render_template("review/print.html", page=_audited_page(PRINT, screening_id), printed_at=utcnow())
+
+
+@bp.post("/screenings/<int:screening_id>/reviews")
+@requires(Role.CLINICIAN)
+def sign_off(screening_id: int) -> ResponseReturnValue:
+    """Record a sign-off of the current version; invalid input stores nothing and shows the page again."""
+    form = SignOffForm()
+    errors: list[tuple[str, str]] = []
+    page: ScreeningPage | None = None
+    with get_db().write() as db:
+        found = review_store.lock_screening(db, screening_id)
+        if found is not None:
+            form.current_outcome = current_version(db, found).outcome
+            errors = form.error_list() if not form.validate_on_submit() else []
+            if not errors and form.version.data != found.current_version:
+                errors = [("version", "This screening has changed since you opened it. Check it again, then sign off.")]
+        if found is None or errors:
+            detail: dict[str, Any] = {"fields": [name for name, _message in errors]}
+            audit(db, SIGN_OFF, object_type="screening", object_id=screening_id, outcome="failure", detail=detail)
+            page = _screening_page(db, found) if found else None
+        else:
+            review = review_store.sign_off(
+                db,
+                found,
+                reviewer=_acting_user(db),
+                decision=form.decision.data,
+                outcome=form.outcome.data if form.disagrees() else None,
+                reason=(form.reason.data or "").strip() if form.disagrees() else None,
+                note=(form.note.data or "").strip() or None,
+                now=utcnow(),
+                version_number=form.version.data,
+            )
+            detail = {"review_id": review.id, "version": review.version_number, "decision": review.decision}
+            audit(db, SIGN_OFF, object_type="screening", object_id=screening_id, detail=detail)
+    if found is None:
+        abort(404)
+    if page is not None:
+        return _detail(page, form=form, form_errors=errors, status=400)
+    flash("Your review has been recorded.")
+    return redirect(url_for("review.screening", screening_id=screening_id, _anchor="history"))
+
+
+def _reevaluation_record(decision: Decision) -> review_store.ReevaluationRecord:
+    """The decision as staff read it: warning text in English, the clinic's jurisdiction wording."""
+    return review_store.ReevaluationRecord(
+        outcome=decision.outcome.value,
+        underlying_outcome=decision.underlying_outcome.value,
+        warnings=[
+            {"id": w.id, "severity": w.severity.value, "text": w.text, "sources": list(w.sources)}
+            for w in decision.warnings
+        ],
+        clinician_notes=[{"id": n.id, "text": n.text, "sources": list(n.sources)} for n in decision.clinician_notes],
+        fired_rules=list(decision.fired_rules),
+        ruleset_version=decision.ruleset_version,
+        ruleset_hash=decision.ruleset_hash,
+        jurisdiction=decision.jurisdiction.value,
+    )
+
+
+@bp.post("/screenings/<int:screening_id>/reevaluations")
+@requires(Role.CLINICIAN)
+def reevaluate(screening_id: int) -> ResponseReturnValue:
+    """Run the current version's stored answers and config through the current ruleset; store it beside.
+
+    Answers that the current catalogue no longer accepts are named, and nothing is stored.
+    """
+    problems: list[str] = []
+    page: ScreeningPage | None = None
+    with get_db().write() as db:
+        found = review_store.lock_screening(db, screening_id)
+        if found is None:
+            audit(db, REEVALUATE, object_type="screening", object_id=screening_id, outcome="failure")
+        else:
+            version = current_version(db, found)
+            try:
+                config = parse_config(dict(version.config))
+                answers = parse_answers(dict(version.answers), config)
+            except InvalidInput as invalid:
+                problems = [str(error) for error in invalid.errors]
+                detail = {"version": version.number, "fields": [error.field for error in invalid.errors]}
+                audit(db, REEVALUATE, object_type="screening", object_id=screening_id, outcome="failure", detail=detail)
+                page = _screening_page(db, found)
+            else:
+                row = review_store.reevaluate(
+                    db,
+                    found,
+                    version_number=version.number,
+                    performed_by=_acting_user(db),
+                    result=_reevaluation_record(evaluate(answers, config)),
+                    now=utcnow(),
+                )
+                detail = {"reevaluation_id": row.id, "version": version.number, "ruleset_version": row.ruleset_version}
+                audit(db, REEVALUATE, object_type="screening", object_id=screening_id, detail=detail)
+    if found is None:
+        abort(404)
+    if page is not None:
+        # The request was fine; the stored answers conflict with the current catalogue.
+        return _detail(page, reevaluation_errors=problems, status=409)
+    flash(f"Re-evaluated under ruleset {CURRENT_RULESET.version}. The difference is shown beside the original.")
+    return redirect(url_for("review.screening", screening_id=screening_id, _anchor="reevaluations"))
+
+
+# --- Rule catalogue -----------------------------------------------------------------------
+
+
+def _spanish(texts: Iterable[str]) -> dict[str, str]:
+    """The Spanish patient wording of each English text (the same text when none exists yet)."""
+    with force_locale("es"):
+        return {text: gettext(text) for text in texts}
+
+
+@bp.get("/rules")
+@requires(*ALL_STAFF)
+def rules() -> ResponseReturnValue:
+    """The rule catalogue for clinical sign-off: what each rule checks, does, says, and why."""
+    catalogue = [*CURRENT_RULESET.rules, ERROR_RULE]
+    texts = [t for rule in catalogue if rule.warning for t in (rule.warning.wording.us, rule.warning.wording.uk)]
+    texts += [contact.text for contacts in CRISIS_CONTACTS.values() for contact in contacts]
+    return render_template(
+        "review/rules.html",
+        ruleset=CURRENT_RULESET,
+        rules=catalogue,
+        error_rule=ERROR_RULE,
+        spanish=_spanish(texts),
+        crisis_contacts=CRISIS_CONTACTS,
+        sources=SOURCES,
+    )
