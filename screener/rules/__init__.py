@@ -19,6 +19,7 @@ from .catalogue import (
     WarningDef,
 )
 from .clinic import DEFAULT_CONFIG, ClinicConfig, Jurisdiction
+from .derived import UNSURE_HEALTH_QUESTIONS
 from .engine import CURRENT_RULESET, RULESET_VERSION, Decision, FiredNote, FiredWarning, Ruleset, evaluate
 from .questions import (
     QUESTIONS,
@@ -34,6 +35,7 @@ from .questions import (
     enabled_answers,
     questions_in,
 )
+from .sources import SOURCES, Source
 
 __all__ = [
     "CRISIS_CONTACTS",
@@ -46,6 +48,8 @@ __all__ = [
     "RULES",
     "RULESET_VERSION",
     "SECTIONS",
+    "SOURCES",
+    "UNSURE_HEALTH_QUESTIONS",
     "URGENT_RULE_IDS",
     "AnswerValue",
     "Answers",
@@ -67,6 +71,7 @@ __all__ = [
     "Ruleset",
     "Section",
     "Severity",
+    "Source",
     "WarningDef",
     "asked_questions",
     "enabled_answers",

@@ -18,7 +18,7 @@ from sqlalchemy import Select, select, tuple_
 from sqlalchemy.orm import Session
 
 from screener.models import Reevaluation, Review, Screening, ScreeningVersion, StaffUser
-from screener.store.screenings import _plain, current_version
+from screener.store.screenings import current_version, plain_json
 
 __all__ = [
     "AGREE",
@@ -293,9 +293,9 @@ def reevaluate(
         performed_by=performed_by.id,
         outcome=result.outcome,
         underlying_outcome=result.underlying_outcome,
-        warnings=_plain(result.warnings),
-        clinician_notes=_plain(result.clinician_notes),
-        fired_rules=_plain(result.fired_rules),
+        warnings=plain_json(result.warnings),
+        clinician_notes=plain_json(result.clinician_notes),
+        fired_rules=plain_json(result.fired_rules),
         ruleset_version=result.ruleset_version,
         ruleset_hash=result.ruleset_hash,
         jurisdiction=result.jurisdiction,

@@ -129,7 +129,7 @@ def _with_unique_code(session: Session, length: int, use: Callable[[str], T]) ->
             attempt += 1
 
 
-def _plain(value: object) -> Any:
+def plain_json(value: object) -> Any:
     """A deep copy through JSON: fails now, not at flush, on what a JSON column cannot hold."""
     return json.loads(json.dumps(value, allow_nan=False))
 
@@ -191,7 +191,7 @@ def lock_draft(session: Session, draft_id: int) -> Draft | None:
 
 def save_answers(session: Session, draft: Draft, answers: Mapping[str, Any], now: datetime) -> None:
     """Replace the draft's answers with ``answers`` (question_id -> answer)."""
-    draft.answers = _plain(answers)
+    draft.answers = plain_json(answers)
     draft.updated_at = now
     session.flush()
 
@@ -355,18 +355,18 @@ def _version(screening: Screening, number: int, record: VersionRecord, now: date
         author_role=record.author_role,
         author_id=record.author_id,
         source=record.source,
-        answers=_plain(record.answers),
-        discarded=_plain(record.discarded),
+        answers=plain_json(record.answers),
+        discarded=plain_json(record.discarded),
         outcome=record.outcome,
         underlying_outcome=record.underlying_outcome,
-        warnings=_plain(record.warnings),
+        warnings=plain_json(record.warnings),
         language=record.language,
-        clinician_notes=_plain(record.clinician_notes),
-        fired_rules=_plain(record.fired_rules),
+        clinician_notes=plain_json(record.clinician_notes),
+        fired_rules=plain_json(record.fired_rules),
         ruleset_version=record.ruleset_version,
         ruleset_hash=record.ruleset_hash,
         jurisdiction=record.jurisdiction,
-        config=_plain(record.config),
+        config=plain_json(record.config),
         created_at=now,
     )
 

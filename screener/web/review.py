@@ -33,6 +33,8 @@ from screener.rules import (
     QUESTIONS_BY_ID,
     RULES,
     SECTIONS,
+    SOURCES,
+    UNSURE_HEALTH_QUESTIONS,
     ClinicConfig,
     Decision,
     InvalidInput,
@@ -46,8 +48,6 @@ from screener.rules import (
     parse_config,
     questions_in,
 )
-from screener.rules.derived import UNSURE_HEALTH_QUESTIONS
-from screener.rules.sources import SOURCES
 from screener.store import current_version, get_screening
 from screener.store import review as review_store
 from screener.web.access import ALL_STAFF, audit, current_staff, requires
