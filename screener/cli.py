@@ -93,26 +93,32 @@ def serve(host: str, port: int) -> None:
     from screener.app import create_app
 
     app = create_app()
-    if app.config["ENV"] != "production":
-        _create_demo_accounts(app.extensions["screener.db"])
+    created = create_demo_accounts(app)
+    if created:
+        click.echo("Development mode: demo staff accounts (shown once; sign in at /staff/login):")
+        for role, username, password in created:
+            click.echo(f"  {role:<10} username {username:<16} password {password}")
     app.run(host=host, port=port, debug=False)
 
 
 DEMO_ROLES = (("nurse", "Demo Nurse"), ("clinician", "Demo Clinician"), ("admin", "Demo Admin"))
 
 
-def _create_demo_accounts(database: Any) -> None:
-    """Development only, on a database with no staff yet: one account per role, printed once."""
+def create_demo_accounts(app: Any) -> list[tuple[str, str, str]]:
+    """Development only, on a database with no staff yet: one account per role (role, username,
+    password). Production never gets them: no default credentials (security-reliability S-22)."""
     import secrets
 
     from screener.auth import create_account
     from screener.clock import utcnow
     from screener.store import staff as staff_store
 
-    with database.write() as session:
+    if app.config["ENV"] == "production":
+        return []
+    created = []
+    with app.extensions["screener.db"].write() as session:
         if staff_store.count_users(session):
-            return
-        click.echo("Development mode: demo staff accounts (shown once; sign in at /staff/login):")
+            return []
         for role, name in DEMO_ROLES:
             password = secrets.token_urlsafe(15)
             username = f"{role}.demo"
@@ -125,7 +131,8 @@ def _create_demo_accounts(database: Any) -> None:
                 now=utcnow(),
                 actor_label="system:demo",
             )
-            click.echo(f"  {role:<10} username {username:<16} password {password}")
+            created.append((role, username, password))
+    return created
 
 
 @main.group(name="db")
