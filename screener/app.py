@@ -13,6 +13,7 @@ from flask_babel import Babel, get_locale, get_translations
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from screener import config, db
 from screener.rules import CRISIS_CONTACTS
@@ -57,6 +58,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         instance_path=db.default_instance_path(),  # the same file `screener db upgrade` prepares
     )
     app.config.from_mapping(config.load(overrides=overrides))
+    if app.config["PROXY_COUNT"]:
+        # Behind nginx: trust its X-Forwarded-For/-Proto, so throttling sees the client's address,
+        # the audit trail records it, and HTTPS is recognised (HSTS, secure CSRF checks).
+        proxies = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = db.default_database_url(app.instance_path)
 

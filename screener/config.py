@@ -77,6 +77,7 @@ SETTINGS = (
     Setting("PATIENT_IDLE_MINUTES", 10, _whole, "patient pages clear after this long without activity"),
     Setting("IDLE_WARNING_SECONDS", 120, _whole, "how long before the idle timeout the warning appears"),
     Setting("RESUME_HOURS", 72, _whole, "how long a 'save and come back later' code stays valid"),
+    Setting("PROXY_COUNT", 0, _whole, "trusted reverse proxies in front (nginx: 1) for client address and HTTPS"),
     Setting("RATELIMIT_STORAGE_URI", "memory://", _text, "Flask-Limiter storage; redis://... with several servers"),
 )
 SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS}

@@ -67,3 +67,16 @@ def test_an_unexpected_error_gives_a_generic_page_with_an_incident_id(
 
 def test_html_pages_are_not_cached(client: FlaskClient) -> None:
     assert client.get("/").headers["Cache-Control"] == "no-store"
+
+
+def test_behind_a_proxy_https_and_the_client_address_are_recognised(database_url: str) -> None:
+    from screener.app import create_app
+
+    proxied = create_app({"TESTING": True, "DATABASE_URL": database_url, "PROXY_COUNT": 1})
+    try:
+        response = proxied.test_client().get(
+            "/healthz", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
+        )
+        assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    finally:
+        proxied.extensions["screener.db"].dispose()
