@@ -6,12 +6,10 @@ product; the patient side's names are re-exported here (``store.find_draft``), t
 modules are imported by name (``from screener.store import audit``).
 """
 
+from screener.models import Draft, Screening, ScreeningVersion, StaffAlert
+
 from .screenings import (
     CODE_ALPHABET,
-    Draft,
-    Screening,
-    ScreeningVersion,
-    StaffAlert,
     VersionRecord,
     complete_draft,
     create_draft,

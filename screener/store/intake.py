@@ -19,15 +19,12 @@ from sqlalchemy.orm import Session
 
 from screener.models import AuditEvent, Screening, ScreeningVersion, StaffAlert, StaffUser
 from screener.store.screenings import (
-    COMPLETED,
-    REFERENCE_CODE_LENGTH,
     URGENT_ALERT,
     URGENT_HELP,
     VersionRecord,
-    _merged,
-    _shown,
-    _version,
-    _with_unique_code,
+    merged_ids,
+    new_screening,
+    new_version,
 )
 
 AMENDED = "amended"
@@ -62,7 +59,7 @@ def _new_alert(screening: Screening, rule_ids: Sequence[str], now: datetime) -> 
         kind=URGENT_ALERT,
         draft_id=None,
         screening_id=screening.id,
-        rule_ids=_merged([], rule_ids),
+        rule_ids=merged_ids([], rule_ids),
         created_at=now,
     )
 
@@ -75,25 +72,9 @@ def create_screening(
 ) -> Screening:
     """A completed screening with version 1, entered by staff; URGENT_HELP raises a staff alert."""
     urgent = record.outcome == URGENT_HELP
-
-    def use(code: str) -> Screening:
-        screening = Screening(
-            reference_code=_shown(code),
-            status=COMPLETED,
-            current_version=1,
-            outcome=record.outcome,
-            urgent=urgent,
-            review_status=UNREVIEWED,
-            created_at=now,
-            updated_at=now,
-        )
-        _set_subject(screening, subject)
-        session.add(screening)
-        session.flush()  # inside the savepoint: a colliding code fails here and is drawn again
-        return screening
-
-    screening = _with_unique_code(session, REFERENCE_CODE_LENGTH, use)
-    session.add(_version(screening, 1, record, now))
+    screening = new_screening(session, record, now)
+    screening.review_status = UNREVIEWED
+    _set_subject(screening, subject)
     if urgent:
         session.add(_new_alert(screening, urgent_rule_ids, now))
     session.flush()
@@ -133,7 +114,7 @@ def amend_screening(
     session.refresh(screening, with_for_update=True)
     was_urgent = screening.urgent
     number = screening.current_version + 1
-    version = _version(screening, number, record, now)
+    version = new_version(screening, number, record, now)
     session.add(version)
     urgent = record.outcome == URGENT_HELP
     screening.current_version = number
@@ -160,7 +141,7 @@ def _alert_for_amendment(
         return
     still_open = [alert for alert in alerts if alert.acknowledged_at is None]
     if still_open:
-        still_open[0].rule_ids = _merged(still_open[0].rule_ids, rule_ids)
+        still_open[0].rule_ids = merged_ids(still_open[0].rule_ids, rule_ids)
     else:
         session.add(_new_alert(screening, rule_ids, now))
 

@@ -20,31 +20,6 @@ from sqlalchemy.orm import Session
 
 from screener.models import Draft, Screening, ScreeningVersion, StaffAlert
 
-__all__ = [
-    "CODE_ALPHABET",
-    "Draft",
-    "Screening",
-    "ScreeningVersion",
-    "StaffAlert",
-    "VersionRecord",
-    "complete_draft",
-    "create_draft",
-    "current_version",
-    "delete_draft",
-    "find_draft",
-    "find_screening_by_reference",
-    "find_screening_for_token",
-    "get_screening",
-    "issue_resume_code",
-    "lock_draft",
-    "mark_urgent_shown",
-    "normalise_code",
-    "purge_expired_drafts",
-    "record_urgent_alert",
-    "resume_draft",
-    "save_answers",
-]
-
 #: Crockford's base32: no I, L, O or U, so a code read aloud or copied by hand survives.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 RESUME_CODE_LENGTH = 12  # 60 bits, valid for hours, lookups rate-limited
@@ -134,7 +109,7 @@ def plain_json(value: object) -> Any:
     return json.loads(json.dumps(value, allow_nan=False))
 
 
-def _merged(existing: Iterable[str], new: Iterable[str]) -> list[str]:
+def merged_ids(existing: Iterable[str], new: Iterable[str]) -> list[str]:
     """``existing`` then the new IDs not already in it, in order, without repeats."""
     return list(dict.fromkeys([*existing, *new]))
 
@@ -198,7 +173,7 @@ def save_answers(session: Session, draft: Draft, answers: Mapping[str, Any], now
 
 def mark_urgent_shown(session: Session, draft: Draft, rule_ids: Sequence[str], now: datetime) -> None:
     """Remember that the crisis panel for these rules was shown, so it is not shown again."""
-    draft.urgent_shown = _merged(draft.urgent_shown, rule_ids)
+    draft.urgent_shown = merged_ids(draft.urgent_shown, rule_ids)
     draft.updated_at = now
     session.flush()
 
@@ -280,12 +255,12 @@ def record_urgent_alert(session: Session, *, draft: Draft, rule_ids: Sequence[st
             kind=URGENT_ALERT,
             draft_id=draft.id,
             screening_id=draft.screening_id,
-            rule_ids=_merged([], rule_ids),
+            rule_ids=merged_ids([], rule_ids),
             created_at=now,
         )
         session.add(alert)
     else:
-        alert.rule_ids = _merged(alert.rule_ids, rule_ids)
+        alert.rule_ids = merged_ids(alert.rule_ids, rule_ids)
     session.flush()
     return alert
 
@@ -310,22 +285,7 @@ def complete_draft(
     if draft.screening_id is not None:
         return session.scalars(select(Screening).where(Screening.id == draft.screening_id)).one()
     urgent = record.outcome == URGENT_HELP
-
-    def use(code: str) -> Screening:
-        screening = Screening(
-            reference_code=_shown(code),
-            status=COMPLETED,
-            current_version=1,
-            outcome=record.outcome,
-            urgent=urgent,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(screening)
-        return screening
-
-    screening = _with_unique_code(session, REFERENCE_CODE_LENGTH, use)
-    session.add(_version(screening, 1, record, now))
+    screening = new_screening(session, record, now)
     alerts = session.scalars(select(StaffAlert).where(StaffAlert.draft_id == draft.id)).all()
     for alert in alerts:
         alert.screening_id = screening.id
@@ -335,7 +295,7 @@ def complete_draft(
                 kind=URGENT_ALERT,
                 draft_id=draft.id,
                 screening_id=screening.id,
-                rule_ids=_merged([], urgent_rule_ids),
+                rule_ids=merged_ids([], urgent_rule_ids),
                 created_at=now,
             )
         )
@@ -348,7 +308,29 @@ def complete_draft(
     return screening
 
 
-def _version(screening: Screening, number: int, record: VersionRecord, now: datetime) -> ScreeningVersion:
+def new_screening(session: Session, record: VersionRecord, now: datetime) -> Screening:
+    """A completed screening with a unique reference code and ``record`` as its version 1."""
+
+    def use(code: str) -> Screening:
+        screening = Screening(
+            reference_code=_shown(code),
+            status=COMPLETED,
+            current_version=1,
+            outcome=record.outcome,
+            urgent=record.outcome == URGENT_HELP,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(screening)
+        session.flush()  # inside the savepoint: a colliding code fails here and is drawn again
+        return screening
+
+    screening = _with_unique_code(session, REFERENCE_CODE_LENGTH, use)
+    session.add(new_version(screening, 1, record, now))
+    return screening
+
+
+def new_version(screening: Screening, number: int, record: VersionRecord, now: datetime) -> ScreeningVersion:
     return ScreeningVersion(
         screening_id=screening.id,
         number=number,

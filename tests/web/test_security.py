@@ -110,11 +110,11 @@ def test_unknown_section_is_404(patient: Patient) -> None:
 
 def test_cross_site_posts_over_https_are_refused(patient: Patient, app: Flask) -> None:
     """S-2: over HTTPS, a form post must come from this site (Flask-WTF's strict referrer check)."""
-    https = {"base_url": "https://clinic.example"}
-    patient.get("/", **https)
-    foreign = patient.post("/start", headers={"Referer": "https://evil.example/form"}, **https)
-    missing = patient.post("/start", **https)
+    https = "https://clinic.example"
+    patient.get("/", base_url=https)
+    foreign = patient.post("/start", headers={"Referer": "https://evil.example/form"}, base_url=https)
+    missing = patient.post("/start", base_url=https)
     assert foreign.status_code == 400
     assert missing.status_code == 400
-    same_site = patient.post("/start", headers={"Referer": "https://clinic.example/"}, **https)
+    same_site = patient.post("/start", headers={"Referer": "https://clinic.example/"}, base_url=https)
     assert same_site.status_code == 302
