@@ -9,6 +9,9 @@
 - ``context`` / ``page``: a fresh browser context per test, so cookies never leak between tests;
   ``new_context(...)`` makes more (e.g. with JavaScript off). Every request any page of a test's
   contexts makes is recorded in ``request_log``; ``assert_same_origin`` checks them.
+- ``staff_accounts`` (session): a nurse, a clinician and an admin (``STAFF_ACCOUNTS``) in the live
+  server's database. ``signed_in(role)`` signs each in once through the sign-in form and keeps its
+  cookies; ``staff_page(role)`` opens a page already signed in, recorded in ``request_log``.
 """
 
 from __future__ import annotations
@@ -27,7 +30,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Request, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    Request,
+    StorageState,
+    expect,
+    sync_playwright,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
@@ -56,6 +68,11 @@ class LiveServer:
     @property
     def origin(self) -> str:
         return self.url
+
+    @property
+    def database_url(self) -> str:
+        """The SQLite database ``live_server`` prepared (beside its log): for putting data in before tests."""
+        return f"sqlite:///{self.log.with_name('b.db')}"
 
 
 def _free_port() -> int:
@@ -249,3 +266,94 @@ def context(new_context: ContextFactory) -> BrowserContext:
 @pytest.fixture
 def page(context: BrowserContext) -> Page:
     return context.new_page()
+
+
+# --- Staff accounts, signed in once per role ------------------------------------------------
+
+#: At least 15 characters, as the password policy asks; the same for every test account.
+STAFF_PASSWORD = "lantern orchard velvet kettle"
+
+
+@dataclass(frozen=True)
+class StaffAccount:
+    username: str
+    display_name: str
+    role: str
+    password: str = STAFF_PASSWORD
+
+
+#: One account per role, created in the live server's database before the first staff test.
+STAFF_ACCOUNTS = {
+    "nurse": StaffAccount("nurse.browser", "Nadia Okafor", "nurse"),
+    "clinician": StaffAccount("clinician.browser", "Clara Reyes", "clinician"),
+    "admin": StaffAccount("admin.browser", "Adam Ibsen", "admin"),
+}
+
+
+@pytest.fixture(scope="session")
+def staff_accounts(live_server: LiveServer) -> dict[str, StaffAccount]:
+    """``STAFF_ACCOUNTS``, created with ``create_account`` (what ``screener users create`` calls), by role."""
+    from screener.auth import create_account
+    from screener.clock import utcnow
+    from screener.db import Database
+
+    database = Database(live_server.database_url)
+    try:
+        with database.write() as session:
+            for account in STAFF_ACCOUNTS.values():
+                create_account(
+                    session,
+                    username=account.username,
+                    display_name=account.display_name,
+                    role=account.role,
+                    password=account.password,
+                    now=utcnow(),
+                    actor_label="system:browser-tests",
+                )
+    finally:
+        database.dispose()
+    return dict(STAFF_ACCOUNTS)
+
+
+StaffState = Callable[[str], StorageState]
+
+
+@pytest.fixture(scope="session")
+def signed_in(browser: Browser, live_server: LiveServer, staff_accounts: dict[str, StaffAccount]) -> StaffState:
+    """A role's cookies after it signed in through the sign-in form, once per role for the whole session.
+
+    Contexts made with ``storage_state=signed_in(role)`` share that server session: no test may end it
+    (sign out, change the password, or reset or disable the account) -- sign in afresh for that.
+    """
+    from tests.browser.ui import sign_in
+
+    states: dict[str, StorageState] = {}
+
+    def state_of(role: str) -> StorageState:
+        if role not in states:
+            account = staff_accounts[role]
+            context = open_context(browser, live_server)
+            try:
+                page = context.new_page()
+                page.goto("/staff/login")
+                sign_in(page, account.username, account.password)
+                expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello, {account.display_name}")
+                states[role] = context.storage_state()
+            finally:
+                context.close()
+        return states[role]
+
+    return state_of
+
+
+StaffPage = Callable[[str], Page]
+
+
+@pytest.fixture
+def staff_page(new_context: ContextFactory, signed_in: StaffState) -> StaffPage:
+    """``staff_page("nurse")``: a page in a new context, already signed in, recorded in ``request_log``."""
+
+    def open_as(role: str) -> Page:
+        return new_context(storage_state=signed_in(role)).new_page()
+
+    return open_as

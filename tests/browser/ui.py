@@ -2,21 +2,24 @@
 
 Question and answer wording comes from the question catalogue (``screener.rules``) and, in Spanish,
 from the catalogue's translation in ``messages.po``, so the tests follow the product's own words.
+The staff pages (English only) are driven the same way: sign in, the one-page intake, the alert banner.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from babel.messages.pofile import read_po
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from screener.rules import QUESTIONS_BY_ID
 from screener.rules.questions import SECTIONS_BY_ID, Kind
+from tests.web.test_intake import INTAKE
 from tests.web.test_patient import ADULT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,3 +134,85 @@ def complete(page: Page, words: Words, pages: Mapping[str, Mapping[str, Any]] = 
     for section, answers in pages.items():
         answer_page(page, section, answers, words)
     send_answers(page, words)
+
+
+def complete_with_urgent_mood(page: Page, words: Words) -> None:
+    """The adult's journey with PHQ-9 item 9 "Several days" (and no thoughts of ending their life right now):
+    the crisis panel on page E, then the URGENT_HELP result."""
+    start(page, words)
+    for section in "ABCD":
+        answer_page(page, section, ADULT_PAGES[section], words)
+    expect_heading(page, section_title(words, "E"))
+    answer(page, {**ADULT_PAGES["E"], "phq9_q9": "1"}, words)
+    press(page, words("Continue"))
+    expect(page.get_by_role("group", name=words(QUESTIONS_BY_ID["suicide_now"].text))).to_be_visible()
+    answer(page, {"suicide_now": "no"}, words)
+    press(page, words("Continue"))
+    for section in "FGH":
+        answer_page(page, section, ADULT_PAGES[section], words)
+    send_answers(page, words)
+
+
+# --- The staff pages (English only) ------------------------------------------------------------
+
+STAFF = Words("en")
+#: tests/web/test_intake.py's intake: self-reported mild acne examined as IGA 4 (section N), DISCUSSION_APPROPRIATE.
+INTAKE_ANSWERS: Mapping[str, Any] = INTAKE
+#: A screening's staff page, perhaps at one of its parts (``#history`` after a sign-off).
+SCREENING_URL = re.compile(r"/staff/screenings/(\d+)(?:#[\w-]+)?$")
+#: The banner every care-team page shows while alerts are open: "2 urgent alerts need action today."
+ALERT_BANNER = re.compile(r"(\d+) urgent alerts? needs? action today")
+
+
+def sign_in(page: Page, username: str, password: str) -> None:
+    """On the staff sign-in page: type the username and password, press Sign in."""
+    expect_heading(page, "Staff sign in")
+    page.get_by_label("Username", exact=True).fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    press(page, "Sign in")
+
+
+def follow_staff_link(page: Page, label: str) -> None:
+    """Follow a link of the staff navigation in the page header."""
+    with page.expect_navigation():
+        page.get_by_role("navigation", name="Staff").get_by_role("link", name=label, exact=True).click()
+
+
+def fill_subject(page: Page, name: str, born: date, mrn: str = "") -> None:
+    """The intake's patient: full name, date of birth (day, month, year boxes), MRN if given."""
+    page.get_by_label("Full name", exact=True).fill(name)
+    birth = page.get_by_role("group", name="Date of birth")
+    birth.get_by_label("Day", exact=True).fill(str(born.day))
+    birth.get_by_label("Month", exact=True).fill(str(born.month))
+    birth.get_by_label("Year", exact=True).fill(str(born.year))
+    if mrn:
+        page.get_by_label("MRN (medical record number)").fill(mrn)
+
+
+def enter_intake(page: Page, name: str, born: date, answers: Mapping[str, Any] = INTAKE_ANSWERS) -> None:
+    """On the new intake page: the patient, the answers (section N's too), then Save intake."""
+    expect_heading(page, "New intake")
+    fill_subject(page, name, born)
+    answer(page, answers, STAFF)
+    press(page, "Save intake")
+
+
+def screening_id_of(page: Page) -> int:
+    """The ID in the URL of the screening page the browser is on."""
+    found = SCREENING_URL.search(page.url)
+    assert found, f"not on a screening's page: {page.url}"
+    return int(found.group(1))
+
+
+def alert_banner(page: Page) -> Locator:
+    return page.get_by_role("alert").filter(has_text=ALERT_BANNER)
+
+
+def open_alert_count(page: Page) -> int:
+    """The number the urgent-alert banner of this (server-rendered) page shows; 0 without a banner."""
+    banner = alert_banner(page)
+    if banner.count() == 0:
+        return 0
+    found = ALERT_BANNER.search(banner.inner_text())
+    assert found, f"alert banner without a count: {banner.inner_text()!r}"
+    return int(found.group(1))

@@ -838,3 +838,10 @@ def test_the_rule_catalogue_lists_every_rule_with_its_wording_and_sources(app: F
     assert "Línea de Prevención del Suicidio y Crisis" in text
     assert "US only" in text
     assert "UK only" in text
+
+
+def test_the_detail_page_links_to_checking_or_amending_the_answers(app: Flask, staff: Any) -> None:
+    complete(Patient(app.test_client()))
+    nurse = staff("nurse")
+    html = nurse.get("/staff/screenings/1").get_data(as_text=True)
+    assert 'href="/staff/screenings/1/amend"' in html
