@@ -143,6 +143,10 @@ class ScreeningVersion(Base):
     ruleset_hash: Mapped[str] = mapped_column(String(80))
     jurisdiction: Mapped[str] = mapped_column(String(2))
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: Who the version is about, as recorded with it (staff enter these; a correction is a new version).
+    subject_name: Mapped[str | None] = mapped_column(Text)
+    subject_birth_date: Mapped[date | None] = mapped_column(Date)
+    subject_mrn: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

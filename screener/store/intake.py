@@ -44,10 +44,12 @@ class Subject:
     mrn: str | None
 
 
-def _set_subject(screening: Screening, subject: Subject) -> None:
-    screening.subject_name = subject.name
-    screening.subject_birth_date = subject.birth_date
-    screening.subject_mrn = subject.mrn
+def _set_subject(screening: Screening, version: ScreeningVersion, subject: Subject) -> None:
+    """The version keeps the subject it was recorded with; the screening shows the latest."""
+    for record in (screening, version):
+        record.subject_name = subject.name
+        record.subject_birth_date = subject.birth_date
+        record.subject_mrn = subject.mrn
 
 
 def subject_of(screening: Screening) -> Subject:
@@ -72,9 +74,9 @@ def create_screening(
 ) -> Screening:
     """A completed screening with version 1, entered by staff; URGENT_HELP raises a staff alert."""
     urgent = record.outcome == URGENT_HELP
-    screening = new_screening(session, record, now)
+    screening, version = new_screening(session, record, now)
     screening.review_status = UNREVIEWED
-    _set_subject(screening, subject)
+    _set_subject(screening, version, subject)
     if urgent:
         session.add(_new_alert(screening, urgent_rule_ids, now))
     session.flush()
@@ -123,7 +125,7 @@ def amend_screening(
     screening.status = AMENDED
     screening.review_status = UNREVIEWED
     screening.updated_at = now
-    _set_subject(screening, subject)
+    _set_subject(screening, version, subject)
     if urgent:
         _alert_for_amendment(session, screening, urgent_rule_ids, now, was_urgent=was_urgent)
     session.flush()

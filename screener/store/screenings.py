@@ -285,7 +285,7 @@ def complete_draft(
     if draft.screening_id is not None:
         return session.scalars(select(Screening).where(Screening.id == draft.screening_id)).one()
     urgent = record.outcome == URGENT_HELP
-    screening = new_screening(session, record, now)
+    screening, _version = new_screening(session, record, now)
     alerts = session.scalars(select(StaffAlert).where(StaffAlert.draft_id == draft.id)).all()
     for alert in alerts:
         alert.screening_id = screening.id
@@ -308,8 +308,8 @@ def complete_draft(
     return screening
 
 
-def new_screening(session: Session, record: VersionRecord, now: datetime) -> Screening:
-    """A completed screening with a unique reference code and ``record`` as its version 1."""
+def new_screening(session: Session, record: VersionRecord, now: datetime) -> tuple[Screening, ScreeningVersion]:
+    """A completed screening with a unique reference code, and ``record`` as its version 1."""
 
     def use(code: str) -> Screening:
         screening = Screening(
@@ -326,8 +326,9 @@ def new_screening(session: Session, record: VersionRecord, now: datetime) -> Scr
         return screening
 
     screening = _with_unique_code(session, REFERENCE_CODE_LENGTH, use)
-    session.add(new_version(screening, 1, record, now))
-    return screening
+    version = new_version(screening, 1, record, now)
+    session.add(version)
+    return screening, version
 
 
 def new_version(screening: Screening, number: int, record: VersionRecord, now: datetime) -> ScreeningVersion:

@@ -132,6 +132,9 @@ def test_an_amendment_adds_a_version_and_leaves_the_first_as_it_was(database: Da
         assert {field: getattr(versions[0], field) for field in asdict(first)} == asdict(first)
         assert {field: getattr(versions[1], field) for field in asdict(second)} == asdict(second)
         assert versions[0].created_at == NOW
+        # A correction of the patient details is part of the new version; the first keeps its own.
+        subjects = [(v.subject_name, v.subject_birth_date, v.subject_mrn) for v in versions]
+        assert subjects == [(None, None, None), ("Ada Lovelace", date(2001, 12, 10), "MRN-0042")]
         v1 = intake_store.version_of(session, screening, 1)
         assert v1 is not None
         assert v1.id == versions[0].id
