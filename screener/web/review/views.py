@@ -1,4 +1,4 @@
-"""Clinician review: the queue, a screening's detail and explanation, sign-off, re-evaluation.
+"""Clinician review views: the queue, a screening's detail and explanation, sign-off, re-evaluation.
 
 Staff pages are English only. A stored decision is shown exactly as it was made and never
 recomputed; re-evaluation under the current ruleset is an explicit action whose result is
@@ -9,7 +9,7 @@ re-evaluation and print is audited, with identifiers and codes only.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -25,45 +25,29 @@ from wtforms.validators import InputRequired, Length, ValidationError
 from screener.auth import Role
 from screener.clock import utcnow
 from screener.db import get_db
-from screener.models import Reevaluation, Review, Screening, ScreeningVersion, StaffUser
+from screener.models import StaffUser
 from screener.rules import (
     CRISIS_CONTACTS,
     CURRENT_RULESET,
     ERROR_RULE,
-    QUESTIONS_BY_ID,
-    RULES,
-    SECTIONS,
     SOURCES,
-    UNSURE_HEALTH_QUESTIONS,
-    ClinicConfig,
     Decision,
     InvalidInput,
-    Kind,
     Outcome,
-    Question,
-    Rule,
-    asked_questions,
     evaluate,
     parse_answers,
     parse_config,
-    questions_in,
 )
 from screener.store import current_version, get_screening
 from screener.store import review as review_store
 from screener.web.access import ALL_STAFF, audit, current_staff, requires
+from screener.web.review.pages import ScreeningPage, screening_page
 
 bp = Blueprint("review", __name__, url_prefix="/staff")
 
 CARE_TEAM = (Role.NURSE, Role.CLINICIAN)
 OUTCOME_CODES = frozenset(outcome.value for outcome in Outcome)
 NOTE_MAX = 2000
-RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in (*RULES, ERROR_RULE)}
-#: Self-report beside examination (rules.md principle 7): the examination value is the one the rules use.
-EXAMINED = (
-    ("Severity", "self_severity", "nurse_iga"),
-    ("Nodules", "nodules", "nurse_nodule_count"),
-    ("Scarring", "scarring", "nurse_scarring"),
-)
 VIEW, PRINT, SIGN_OFF, REEVALUATE = "screening.view", "screening.print", "screening.sign_off", "screening.reevaluate"
 REVIEW_STATUS_LABELS = {"unreviewed": "Not reviewed", "agreed": "Agreed", "disagreed": "Disagreed"}
 
@@ -182,166 +166,6 @@ def queue() -> ResponseReturnValue:
     ), 400 if errors else 200
 
 
-# --- One screening ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AnswerRow:
-    question: Question
-    #: answered, not_answered (asked but blank) or not_asked (not enabled under these answers).
-    state: str
-    shown: str = ""
-
-
-@dataclass(frozen=True)
-class FiredRule:
-    rule_id: str
-    #: From the current catalogue; None if the rule is no longer in it.
-    rule: Rule | None
-    #: R-F14: the questions answered "not sure".
-    unsure: tuple[Question, ...] = ()
-
-
-@dataclass(frozen=True)
-class Difference:
-    """A re-evaluation beside the decision it re-ran."""
-
-    reevaluation: Reevaluation
-    performed_by: str
-    original: ScreeningVersion | None
-    warnings_added: list[Mapping[str, Any]]
-    warnings_removed: list[Mapping[str, Any]]
-    notes_added: list[Mapping[str, Any]]
-    notes_removed: list[Mapping[str, Any]]
-    rules_added: list[str]
-    rules_removed: list[str]
-
-    @property
-    def outcome_changed(self) -> bool:
-        return self.original is None or self.original.outcome != self.reevaluation.outcome
-
-    @property
-    def unchanged(self) -> bool:
-        lists = (self.warnings_added, self.warnings_removed, self.notes_added, self.notes_removed)
-        return not self.outcome_changed and not any(lists) and not self.rules_added and not self.rules_removed
-
-
-@dataclass(frozen=True)
-class ScreeningPage:
-    """Everything the detail and print pages show, read in one transaction."""
-
-    screening: Screening
-    version: ScreeningVersion
-    config: ClinicConfig | None
-    sections: list[tuple[str, list[AnswerRow]]]
-    unknown_answers: list[tuple[str, Any]]
-    examined: list[tuple[str, AnswerRow, AnswerRow]]
-    fired: list[FiredRule]
-    versions: list[ScreeningVersion]
-    reviews: list[tuple[Review, str]]
-    differences: list[Difference]
-    older_ruleset: bool
-    hash_differs: bool
-    discarded: list[str] = field(default_factory=list)
-
-
-def _as_value(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
-
-
-def _shown(question: Question, value: Any) -> str:
-    """An answer in the catalogue's words (the code itself when the catalogue no longer knows it)."""
-    if isinstance(value, list | tuple):
-        return ", ".join(question.label_for(str(code)) for code in value)
-    if question.kind is Kind.INTEGER and question.options:
-        label = question.label_for(str(value))  # PHQ-9 items: "Not at all"; IGA: "4 - severe"
-        return label if label.startswith(str(value)) else f"{value} – {label}"
-    if question.kind is Kind.INTEGER:
-        return str(value)
-    return question.label_for(str(value))
-
-
-def _stored_config(version: ScreeningVersion) -> ClinicConfig | None:
-    try:
-        return parse_config(dict(version.config))
-    except InvalidInput:
-        return None
-
-
-def _answer_rows(answers: Mapping[str, Any], config: ClinicConfig) -> dict[str, AnswerRow]:
-    asked = set(asked_questions({qid: _as_value(value) for qid, value in answers.items()}, config))
-    rows = {}
-    for question in QUESTIONS_BY_ID.values():
-        if question.id in answers:
-            rows[question.id] = AnswerRow(question, "answered", _shown(question, answers[question.id]))
-        else:
-            rows[question.id] = AnswerRow(question, "not_answered" if question in asked else "not_asked")
-    return rows
-
-
-def _difference(reevaluation: Reevaluation, original: ScreeningVersion | None, performed_by: str) -> Difference:
-    def added(new: Sequence[Mapping[str, Any]], old: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-        old_ids = {item.get("id") for item in old}
-        return [item for item in new if item.get("id") not in old_ids]
-
-    before_warnings = original.warnings if original else []
-    before_notes = original.clinician_notes if original else []
-    before_rules = original.fired_rules if original else []
-    return Difference(
-        reevaluation=reevaluation,
-        performed_by=performed_by,
-        original=original,
-        warnings_added=added(reevaluation.warnings, before_warnings),
-        warnings_removed=added(before_warnings, reevaluation.warnings),
-        notes_added=added(reevaluation.clinician_notes, before_notes),
-        notes_removed=added(before_notes, reevaluation.clinician_notes),
-        rules_added=[rule for rule in reevaluation.fired_rules if rule not in before_rules],
-        rules_removed=[rule for rule in before_rules if rule not in reevaluation.fired_rules],
-    )
-
-
-def _screening_page(db: Session, screening: Screening) -> ScreeningPage:
-    version = current_version(db, screening)
-    config = _stored_config(version)
-    answers = dict(version.answers)
-    rows = _answer_rows(answers, config or ClinicConfig())
-    sections = [(section.title, [rows[q.id] for q in questions_in(section.id)]) for section in SECTIONS]
-    examined = [
-        (concept, rows[self_id], rows[exam_id])
-        for concept, self_id, exam_id in EXAMINED
-        if rows[self_id].state == "answered" and rows[exam_id].state == "answered"
-    ]
-    unsure = tuple(QUESTIONS_BY_ID[qid] for qid in UNSURE_HEALTH_QUESTIONS if answers.get(qid) == "not_sure")
-    fired = [
-        FiredRule(rule_id, RULES_BY_ID.get(rule_id), unsure if rule_id == "R-F14" else ())
-        for rule_id in version.fired_rules
-    ]
-    history = review_store.versions(db, screening)
-    reviews = review_store.reviews(db, screening)
-    reruns = review_store.reevaluations(db, screening)
-    names = review_store.staff_names(db, [r.reviewer_id for r in reviews] + [r.performed_by for r in reruns])
-    by_number = {v.number: v for v in history}
-    return ScreeningPage(
-        screening=screening,
-        version=version,
-        config=config,
-        sections=sections,
-        unknown_answers=[(qid, value) for qid, value in answers.items() if qid not in QUESTIONS_BY_ID],
-        examined=examined,
-        fired=fired,
-        versions=history,
-        reviews=[(review, names.get(review.reviewer_id, "unknown")) for review in reviews],
-        differences=[
-            _difference(rerun, by_number.get(rerun.version_number), names.get(rerun.performed_by, "unknown"))
-            for rerun in reruns
-        ],
-        older_ruleset=version.ruleset_version != CURRENT_RULESET.version,
-        hash_differs=version.ruleset_version == CURRENT_RULESET.version
-        and version.ruleset_hash != CURRENT_RULESET.hash,
-        discarded=[QUESTIONS_BY_ID[q].text if q in QUESTIONS_BY_ID else q for q in version.discarded],
-    )
-
-
 class SignOffForm(FlaskForm):
     """Agree, or disagree by choosing another outcome and giving a reason; an optional note."""
 
@@ -411,7 +235,7 @@ def _audited_page(action: str, screening_id: int) -> ScreeningPage:
     """Read a screening for display and record who looked (a missing one too, then 404)."""
     with get_db().write() as db:
         found = get_screening(db, screening_id)
-        page = _screening_page(db, found) if found else None
+        page = screening_page(db, found) if found else None
         detail = {"version": page.version.number} if page else {}
         outcome = "success" if page else "failure"
         audit(db, action, object_type="screening", object_id=screening_id, outcome=outcome, detail=detail)
@@ -450,7 +274,7 @@ def sign_off(screening_id: int) -> ResponseReturnValue:
         if found is None or errors:
             detail: dict[str, Any] = {"fields": [name for name, _message in errors]}
             audit(db, SIGN_OFF, object_type="screening", object_id=screening_id, outcome="failure", detail=detail)
-            page = _screening_page(db, found) if found else None
+            page = screening_page(db, found) if found else None
         else:
             review = review_store.sign_off(
                 db,
@@ -512,7 +336,7 @@ def reevaluate(screening_id: int) -> ResponseReturnValue:
                 problems = [str(error) for error in invalid.errors]
                 detail = {"version": version.number, "fields": [error.field for error in invalid.errors]}
                 audit(db, REEVALUATE, object_type="screening", object_id=screening_id, outcome="failure", detail=detail)
-                page = _screening_page(db, found)
+                page = screening_page(db, found)
             else:
                 row = review_store.reevaluate(
                     db,
