@@ -12,11 +12,28 @@ from enum import Enum
 from typing import Any
 
 from screener import store
-from screener.rules import URGENT_RULE_IDS, Answers, ClinicConfig, evaluate
+from screener.rules import URGENT_RULE_IDS, Answers, ClinicConfig, Decision, evaluate
 
 
 def config_json(config: ClinicConfig) -> dict[str, Any]:
     return {key: value.value if isinstance(value, Enum) else value for key, value in asdict(config).items()}
+
+
+def decision_fields(decision: Decision, translate: Callable[[str], str] = str) -> dict[str, Any]:
+    """A decision as plain data, the warnings' text as the reader saw it (``translate``)."""
+    return {
+        "outcome": decision.outcome.value,
+        "underlying_outcome": decision.underlying_outcome.value,
+        "warnings": [
+            {"id": w.id, "severity": w.severity.value, "text": translate(w.text), "sources": list(w.sources)}
+            for w in decision.warnings
+        ],
+        "clinician_notes": [{"id": n.id, "text": n.text, "sources": list(n.sources)} for n in decision.clinician_notes],
+        "fired_rules": list(decision.fired_rules),
+        "ruleset_version": decision.ruleset_version,
+        "ruleset_hash": decision.ruleset_hash,
+        "jurisdiction": decision.jurisdiction.value,
+    }
 
 
 def version_record(
@@ -30,26 +47,15 @@ def version_record(
     translate: Callable[[str], str] = str,
 ) -> store.VersionRecord:
     """Evaluate the answers and keep the warnings' text as the reader saw it (``translate``)."""
-    decision = evaluate(answers, config)
     return store.VersionRecord(
         author_role=author_role,
         author_id=author_id,
         source=source,
         answers=answers.to_json(),
         discarded=list(answers.discarded),
-        outcome=decision.outcome.value,
-        underlying_outcome=decision.underlying_outcome.value,
-        warnings=[
-            {"id": w.id, "severity": w.severity.value, "text": translate(w.text), "sources": list(w.sources)}
-            for w in decision.warnings
-        ],
         language=language,
-        clinician_notes=[{"id": n.id, "text": n.text, "sources": list(n.sources)} for n in decision.clinician_notes],
-        fired_rules=list(decision.fired_rules),
-        ruleset_version=decision.ruleset_version,
-        ruleset_hash=decision.ruleset_hash,
-        jurisdiction=decision.jurisdiction.value,
         config=config_json(config),
+        **decision_fields(evaluate(answers, config), translate),
     )
 
 

@@ -115,12 +115,21 @@ def crisis_warnings(decision: Decision, only: Iterable[str] | None = None) -> li
     ]
 
 
-def draft_or_none() -> store.Draft | None:
+def draft_token() -> str | None:
+    """The secret that ties this browser to its unfinished answers, if it has any."""
     token = session.get(DRAFT_KEY)
-    if not isinstance(token, str):
-        return None
+    return token if isinstance(token, str) else None
+
+
+def current_draft(db: Any) -> store.Draft | None:
+    """This browser's unfinished answers, inside the caller's transaction."""
+    token = draft_token()
+    return store.find_draft(db, token, utcnow()) if token else None
+
+
+def draft_or_none() -> store.Draft | None:
     with get_db().read() as db:
-        return store.find_draft(db, token, utcnow())
+        return current_draft(db)
 
 
 def no_draft() -> ResponseReturnValue:

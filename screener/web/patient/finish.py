@@ -29,9 +29,11 @@ from screener.web.patient.common import (
     SAVED_CODE_KEY,
     bp,
     clinic,
+    current_draft,
     current_language,
     draft_answers,
     draft_or_none,
+    draft_token,
     forget_patient,
     issue_resume_code,
     kept,
@@ -61,13 +63,13 @@ def check() -> ResponseReturnValue:
 @bp.post("/submit")
 def submit() -> ResponseReturnValue:
     """Complete the screening once: a refresh, Back or double click finds the same result."""
-    token = session.get(DRAFT_KEY)
-    if not isinstance(token, str):
+    token = draft_token()
+    if not token:
         return no_draft()
     with get_db().write() as db:
         screening = store.find_screening_for_token(db, token)
         if screening is None:
-            draft = store.find_draft(db, token, utcnow())
+            draft = current_draft(db)
             if draft is None:
                 return no_draft()
             record = _version_record(draft)
@@ -125,11 +127,8 @@ CRISIS_WARNING_IDS = frozenset(rule.warning.id for rule in RULES if rule.alerts_
 
 @bp.post("/save")
 def save_for_later() -> ResponseReturnValue:
-    token = session.get(DRAFT_KEY)
-    if not isinstance(token, str):
-        return no_draft()
     with get_db().write() as db:
-        draft = store.find_draft(db, token, utcnow())
+        draft = current_draft(db)
         if draft is None:
             return no_draft()
         code = issue_resume_code(db, draft)

@@ -32,9 +32,11 @@ from screener.web.patient.common import (
     bp,
     clinic,
     crisis_warnings,
+    current_draft,
     current_language,
     draft_answers,
     draft_or_none,
+    draft_token,
     forget_patient,
     issue_resume_code,
     next_url,
@@ -73,10 +75,9 @@ def begin() -> ResponseReturnValue:
 @bp.post("/start-again")
 def start_again() -> ResponseReturnValue:
     """Clear everything: this device's session and the unfinished answers on the server."""
-    token = session.get(DRAFT_KEY)
-    if isinstance(token, str):
+    if draft_token():
         with get_db().write() as db:
-            draft = store.find_draft(db, token, utcnow())
+            draft = current_draft(db)
             if draft is not None:
                 store.delete_draft(db, draft)
     forget_patient()
@@ -122,11 +123,10 @@ def save_section(section_id: str) -> ResponseReturnValue:
     _section_or_404(section_id)
     form = section_form(section_id)
     saving_for_later = request.form.get("action") == "save"
-    token = session.get(DRAFT_KEY)
-    if not isinstance(token, str):
+    if not draft_token():
         return no_draft()
     with get_db().write() as db:
-        draft = store.find_draft(db, token, utcnow())
+        draft = current_draft(db)
         if draft is None:
             return no_draft()
         saved = draft_answers(draft)

@@ -31,7 +31,6 @@ from screener.rules import (
     CURRENT_RULESET,
     ERROR_RULE,
     SOURCES,
-    Decision,
     InvalidInput,
     Outcome,
     evaluate,
@@ -41,6 +40,7 @@ from screener.rules import (
 from screener.store import current_version, get_screening
 from screener.store import review as review_store
 from screener.web.access import ALL_STAFF, audit, current_staff, requires
+from screener.web.records import decision_fields
 from screener.web.review.pages import ScreeningPage, screening_page
 
 bp = Blueprint("review", __name__, url_prefix="/staff")
@@ -297,23 +297,6 @@ def sign_off(screening_id: int) -> ResponseReturnValue:
     return redirect(url_for("review.screening", screening_id=screening_id, _anchor="history"))
 
 
-def _reevaluation_record(decision: Decision) -> review_store.ReevaluationRecord:
-    """The decision as staff read it: warning text in English, the clinic's jurisdiction wording."""
-    return review_store.ReevaluationRecord(
-        outcome=decision.outcome.value,
-        underlying_outcome=decision.underlying_outcome.value,
-        warnings=[
-            {"id": w.id, "severity": w.severity.value, "text": w.text, "sources": list(w.sources)}
-            for w in decision.warnings
-        ],
-        clinician_notes=[{"id": n.id, "text": n.text, "sources": list(n.sources)} for n in decision.clinician_notes],
-        fired_rules=list(decision.fired_rules),
-        ruleset_version=decision.ruleset_version,
-        ruleset_hash=decision.ruleset_hash,
-        jurisdiction=decision.jurisdiction.value,
-    )
-
-
 @bp.post("/screenings/<int:screening_id>/reevaluations")
 @requires(Role.CLINICIAN)
 def reevaluate(screening_id: int) -> ResponseReturnValue:
@@ -343,7 +326,9 @@ def reevaluate(screening_id: int) -> ResponseReturnValue:
                     found,
                     version_number=version.number,
                     performed_by=_acting_user(db),
-                    result=_reevaluation_record(evaluate(answers, config)),
+                    result=review_store.ReevaluationRecord(
+                        **decision_fields(evaluate(answers, config))
+                    ),  # English, for staff
                     now=utcnow(),
                 )
                 detail = {"reevaluation_id": row.id, "version": version.number, "ruleset_version": row.ruleset_version}
