@@ -6,21 +6,24 @@ decision = evaluate(answers, config)
 
 from .answers import Answers, FieldError, InvalidInput, parse_answers, parse_config, parse_request
 from .catalogue import (
-    CRISIS_CONTACTS,
     ERROR_RULE,
     OUTCOME_LABELS,
     RULES,
+    RULESET_VERSION,
     URGENT_RULE_IDS,
-    CrisisContact,
+    Family,
     NoteDef,
     Outcome,
+    Panel,
     Rule,
     Severity,
     WarningDef,
 )
+from .catalogue import texts as patient_texts
+from .catalogue.texts import CRISIS_CONTACTS, Contact, ContactPanel
 from .clinic import DEFAULT_CONFIG, ClinicConfig, Jurisdiction
 from .derived import UNSURE_HEALTH_QUESTIONS
-from .engine import CURRENT_RULESET, RULESET_VERSION, Decision, FiredNote, FiredWarning, Ruleset, evaluate
+from .engine import CURRENT_RULESET, Decision, FiredNote, FiredWarning, Ruleset, evaluate
 from .questions import (
     QUESTIONS,
     QUESTIONS_BY_ID,
@@ -33,6 +36,7 @@ from .questions import (
     Section,
     asked_questions,
     enabled_answers,
+    enabled_questions,
     questions_in,
 )
 from .sources import SOURCES, Source
@@ -54,9 +58,11 @@ __all__ = [
     "AnswerValue",
     "Answers",
     "ClinicConfig",
-    "CrisisContact",
+    "Contact",
+    "ContactPanel",
     "Decision",
     "EnableWhen",
+    "Family",
     "FieldError",
     "FiredNote",
     "FiredWarning",
@@ -66,6 +72,7 @@ __all__ = [
     "NoteDef",
     "Option",
     "Outcome",
+    "Panel",
     "Question",
     "Rule",
     "Ruleset",
@@ -75,9 +82,11 @@ __all__ = [
     "WarningDef",
     "asked_questions",
     "enabled_answers",
+    "enabled_questions",
     "evaluate",
     "parse_answers",
     "parse_config",
     "parse_request",
+    "patient_texts",
     "questions_in",
 ]

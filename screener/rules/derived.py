@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from .answers import Answers
 from .clinic import ClinicConfig
-from .questions import ENABLE_CONDITIONS, MINIMUM_AGE, QUESTIONS, AnswerValue, age_gate_open, could_get_pregnant
+from .questions import MINIMUM_AGE, QUESTIONS, AnswerValue, age_gate_open, could_get_pregnant, is_asked
 
 SEVERITY_SCORE = {"clear": 0, "almost_clear": 1, "mild": 2, "moderate": 3, "severe": 4}
 FAILED_ANTIBIOTIC = frozenset({"current_not_helping", "finished_not_helped", "stopped_side_effects"})
@@ -34,6 +34,7 @@ class Facts:
         "answer",
         "answers",
         "any_nodule",
+        "below_uk_licence",
         "burden",
         "cap",
         "config",
@@ -85,6 +86,8 @@ class Facts:
         self.severe: bool = self.sev == 4 or self.nod3 or answer("inflammatory_count") == "35_or_more"
         #: An isotretinoin discussion may be indicated (AAD 2024, NICE NG198 referral triggers).
         self.signal: bool = self.active and (self.severe or self.scar or self.failed_abx or self.failed2 or self.burden)
+        #: Below the UK licence's "severe": any nodule or scarring counts as severe; spot counts do not.
+        self.below_uk_licence: bool = self.sev != 4 and not self.any_nodule and not self.scar
 
         items = [item for item in map(answer, PHQ9_ITEMS) if isinstance(item, int)]
         #: Defined only when all nine items were answered (items 3-8 enabled).
@@ -92,9 +95,8 @@ class Facts:
         methods = answer("contraception_methods")
         self.hormonal: bool = isinstance(methods, tuple) and not HORMONAL_METHODS.isdisjoint(methods)
         #: Required questions (rules.md "Req.") that are enabled but unanswered, in catalogue order.
-        asked = {condition: condition.test(values, config) for condition in ENABLE_CONDITIONS}
         self.missing_required: tuple[str, ...] = tuple(
-            q.id for q in REQUIRED_QUESTIONS if q.id not in values and asked[q.enable_when]
+            q.id for q in REQUIRED_QUESTIONS if q.id not in values and is_asked(q, values, config)
         )
 
     def includes(self, question_id: str, code: str) -> bool:

@@ -15,13 +15,13 @@ from functools import cached_property
 from typing import Final
 
 from .answers import Answers
-from .catalogue import CRISIS_CONTACTS, ERROR_RULE, OUTCOME_RANK, RULES, Outcome, Rule, Severity, always
+from .catalogue import ERROR_RULE, OUTCOME_LABELS, OUTCOME_RANK, RULES, RULESET_VERSION, Outcome, Panel, Rule, Severity
+from .catalogue import texts as patient_texts
+from .catalogue.base import Family, always
 from .clinic import ClinicConfig, Jurisdiction
 from .derived import Facts, derive
 from .questions import QUESTIONS
-
-#: Bump on every clinical change, with a CHANGES.md entry naming the rule IDs and the source.
-RULESET_VERSION: Final = "2026.11-draft.1"
+from .sources import SOURCES
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,12 @@ class Decision:
     warnings: tuple[FiredWarning, ...]
     clinician_notes: tuple[FiredNote, ...]
     fired_rules: tuple[str, ...]
+    #: Every fired clinician-review rule, whatever the outcome, in ascending ID order (rules.md 9).
+    review_flags: tuple[str, ...]
+    #: A priority for staff (R-R16): PHQ-9 total of 20 or more with item 9 = 0.
+    priority: bool
+    #: The urgent contact panels to show, crisis first (rules.md 6.1).
+    panels: tuple[Panel, ...]
     ruleset_version: str
     ruleset_hash: str
     jurisdiction: Jurisdiction
@@ -73,6 +79,8 @@ class Decision:
             ],
             "clinician_notes": [{"id": n.id, "text": n.text, "sources": list(n.sources)} for n in self.clinician_notes],
             "fired_rules": list(self.fired_rules),
+            "review_flags": list(self.review_flags),
+            "priority": self.priority,
             "ruleset_version": self.ruleset_version,
             "ruleset_hash": self.ruleset_hash,
         }
@@ -117,7 +125,7 @@ class Ruleset:
                 shown = FiredWarning(rule.warning.id, rule.warning.severity, text, rule.sources, rule.id)
                 # Most severe first; within a severity, what this person's answers triggered comes
                 # before the universal warnings everyone sees, then catalogue order.
-                warnings[rule.id] = ((rule.warning.severity.order, rule.when is always, position), shown)
+                warnings[rule.id] = ((rule.warning.severity.order, rule.family is Family.UNIVERSAL, position), shown)
         return _Plan(
             jurisdiction=jurisdiction,
             steps=tuple(
@@ -130,29 +138,57 @@ class Ruleset:
         )
 
     def canonical_json(self) -> str:
-        """Everything a clinical reviewer signs off, in a stable order."""
+        """Everything a clinical reviewer signs off, in a stable order: rules, questions, patient texts."""
         content = {
             "version": self.version,
             "rules": [_rule_content(rule) for rule in (*self.rules, ERROR_RULE)],
-            "crisis_contacts": {
-                jurisdiction.value: [[c.text, c.number, c.dial, c.texts] for c in contacts]
-                for jurisdiction, contacts in CRISIS_CONTACTS.items()
-            },
+            "outcome_labels": {outcome.value: label for outcome, label in OUTCOME_LABELS.items()},
+            "patient_texts": _patient_texts(),
             "questions": [
                 {
                     "id": q.id,
                     "section": q.section,
                     "text": q.text,
+                    "hint": q.hint,
                     "kind": q.kind.value,
-                    "options": [[o.code, o.label] for o in q.options],
+                    "options": [[o.code, o.label, o.hint] for o in q.options],
                     "range": [q.minimum, q.maximum],
                     "required": q.required,
                     "enable_when": q.enable_when.description,
+                    "age_gate_exempt": q.age_gate_exempt,
                 }
                 for q in QUESTIONS
             ],
+            "sources": [[source.id, source.title, source.confidence] for source in SOURCES.values()],
         }
         return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _patient_texts() -> dict[str, object]:
+    """The clinical wording outside the warnings (catalogue/texts.py), as reviewed."""
+    return {
+        "outcome_explanations": {
+            outcome.value: [text.us, text.uk] for outcome, text in patient_texts.OUTCOME_EXPLANATIONS.items()
+        },
+        "urgent_explanations": {panel.value: text for panel, text in patient_texts.URGENT_EXPLANATIONS.items()},
+        "next_steps": [*patient_texts.NEXT_STEPS, patient_texts.CLINIC_PHONE_STEP],
+        "contact_panels": [
+            [
+                panel.panel.value,
+                jurisdiction.value,
+                panel.title,
+                [[c.label, c.number, c.dial, c.texts, c.clinic_phone] for c in panel.contacts],
+                panel.closing,
+            ]
+            for (_kind, jurisdiction), panel in patient_texts.CONTACT_PANELS.items()
+        ],
+        "footer": [patient_texts.FOOTER_TITLE, patient_texts.FOOTER_INTRO, patient_texts.FOOTER_CLOSING],
+        "clinic_phone_label": patient_texts.CLINIC_PHONE_LABEL,
+        "about_page": [
+            [part.block.value, part.wording.us, part.wording.uk, part.severity.value if part.severity else None]
+            for part in patient_texts.ABOUT_PAGE
+        ],
+    }
 
 
 def _rule_content(rule: Rule) -> dict[str, object]:
@@ -170,7 +206,9 @@ def _rule_content(rule: Rule) -> dict[str, object]:
         "note": [rule.note.id, rule.note.text] if rule.note else None,
         "sources": list(rule.sources),
         "jurisdiction": rule.jurisdiction.value if rule.jurisdiction else None,
-        "alerts_staff": rule.alerts_staff,
+        "family": rule.family.value,
+        "panel": rule.panel.value if rule.panel else None,
+        "sets_priority": rule.sets_priority,
     }
 
 
@@ -221,12 +259,16 @@ def _decide(fired: list[Rule], failed: bool, ruleset: Ruleset, plan: _Plan) -> D
         # Urgent and not-now outcomes already reached stand; anything milder needs a clinician.
         underlying = Outcome.CLINICIAN_REVIEW
     shown = sorted(plan.warnings[rule.id] for rule in fired if rule.id in plan.warnings)
+    panels = {rule.panel for rule in fired if rule.panel is not None}
     return Decision(
         outcome=Outcome.URGENT_HELP if urgent else underlying,
         underlying_outcome=underlying,
         warnings=tuple(warning for _key, warning in shown),
         clinician_notes=tuple(plan.notes[rule.id] for rule in fired if rule.id in plan.notes),
         fired_rules=tuple(rule.id for rule in fired),
+        review_flags=tuple(sorted(rule.id for rule in fired if rule.flags_review)),
+        priority=any(rule.sets_priority for rule in fired),
+        panels=tuple(panel for panel in Panel if panel in panels),
         ruleset_version=ruleset.version,
         ruleset_hash=ruleset.hash,
         jurisdiction=plan.jurisdiction,

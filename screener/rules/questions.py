@@ -81,9 +81,9 @@ def _phq2_positive(answers: EnableInputs, config: ClinicConfig) -> bool:
     return age_gate_open(answers, config) and q1 + q2 >= config.phq2_cutoff
 
 
-def _item9_positive(answers: EnableInputs, config: ClinicConfig) -> bool:
+def _item9_positive(answers: EnableInputs, _config: ClinicConfig) -> bool:
     q9 = answers.get("phq9_q9")
-    return age_gate_open(answers, config) and isinstance(q9, int) and q9 >= 1
+    return isinstance(q9, int) and q9 >= 1
 
 
 #: Isotretinoin is not licensed below this age (R-N01); it also closes the age gate.
@@ -110,11 +110,18 @@ PHQ2_POSITIVE = EnableWhen(
 )
 ITEM9_POSITIVE = EnableWhen(
     "phq9_item9_positive",
-    "Asked when phq9_q9 is 1 or more.",
-    ("age_years", "phq9_q9"),
+    "Enabled when phq9_q9 is 1 or more, whatever the age (an urgent answer is never discarded by the age gate).",
+    ("phq9_q9",),
     _item9_positive,
 )
-ENABLE_CONDITIONS: Final = (ALWAYS, AGE_GATE, CAP, PHQ2_POSITIVE, ITEM9_POSITIVE)
+URGENT_ANSWER = EnableWhen(
+    "urgent_answer",
+    "Asked unless the age is known and below 12; an answer given anyway is kept whatever the age "
+    "(an urgent answer is never discarded by the age gate).",
+    (),
+    _always,
+)
+ENABLE_CONDITIONS: Final = (ALWAYS, AGE_GATE, CAP, PHQ2_POSITIVE, ITEM9_POSITIVE, URGENT_ANSWER)
 
 
 @dataclass(frozen=True)
@@ -129,6 +136,9 @@ class Question:
     required: bool = False
     enable_when: EnableWhen = AGE_GATE
     hint: str | None = None
+    #: An urgent answer (phq9_q9, suicide_now, fulminans_flags): the age gate closes it to patients
+    #: and makes it optional, but never discards an answer given anyway (rules.md principle 8).
+    age_gate_exempt: bool = False
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -192,6 +202,7 @@ def _phq(number: int, text: str, enable_when: EnableWhen) -> Question:
         required=True,
         enable_when=enable_when,
         hint=PHQ_STEM,
+        age_gate_exempt=enable_when is URGENT_ANSWER,
     )
 
 
@@ -230,8 +241,9 @@ QUESTIONS: Final[tuple[Question, ...]] = (
         YES_NO_UNSURE,
         required=True,
         hint=N_(
-            'Answer "no" only if you do not have a uterus or ovaries, have been through menopause, '
-            "or have had surgery so you cannot get pregnant."
+            "Answer 'no' only if you have had your womb (uterus) removed, or both ovaries removed, or a "
+            "doctor has confirmed you have been through menopause. If your tubes are tied or blocked, "
+            "answer 'yes'. If you are not sure, answer 'not sure'."
         ),
     ),
     Question(
@@ -361,13 +373,17 @@ QUESTIONS: Final[tuple[Question, ...]] = (
         ),
     ),
     _yes_no("dark_marks_persistent", "C", N_("Does your acne leave dark marks that last for months?")),
-    _yes_no(
+    Question(
         "fulminans_flags",
         "C",
         N_(
             "In the last few weeks, has your acne suddenly become much worse, with open, bleeding or "
             "crusted sores, and fever or painful joints?"
         ),
+        Kind.CHOICE,
+        YES_NO,
+        enable_when=URGENT_ANSWER,
+        age_gate_exempt=True,
     ),
     Question(
         "impact",
@@ -449,7 +465,7 @@ QUESTIONS: Final[tuple[Question, ...]] = (
         ),
         PHQ2_POSITIVE,
     ),
-    _phq(9, N_("Thoughts that you would be better off dead or of hurting yourself in some way"), AGE_GATE),
+    _phq(9, N_("Thoughts that you would be better off dead or of hurting yourself in some way"), URGENT_ANSWER),
     Question(
         "suicide_now",
         "E",
@@ -458,6 +474,7 @@ QUESTIONS: Final[tuple[Question, ...]] = (
         YES_NO,
         required=True,
         enable_when=ITEM9_POSITIVE,
+        age_gate_exempt=True,
     ),
     Question(
         "mh_history",
@@ -645,7 +662,27 @@ def enabled_answers(
     return kept, tuple(discarded)
 
 
+def is_asked(question: Question, kept: EnableInputs, config: ClinicConfig) -> bool:
+    """Whether the questionnaire asks ``question`` under answers already filtered by the enable rules.
+
+    Urgent answers exempt from the age gate are still not asked of a person under 12.
+    """
+    if not question.enable_when.test(kept, config):
+        return False
+    return not question.age_gate_exempt or age_gate_open(kept, config)
+
+
 def asked_questions(answers: Mapping[str, AnswerValue], config: ClinicConfig) -> tuple[Question, ...]:
-    """The questions that are asked (enabled) under these answers, in catalogue order."""
+    """The questions the patient questionnaire asks under these answers, in catalogue order."""
+    kept, _ = enabled_answers(answers, config)
+    return tuple(question for question in QUESTIONS if is_asked(question, kept, config))
+
+
+def enabled_questions(answers: Mapping[str, AnswerValue], config: ClinicConfig) -> tuple[Question, ...]:
+    """The questions whose answers are kept under these answers: what staff intake shows.
+
+    This is every asked question plus the urgent ones a nurse must be able to enter whatever the
+    age (rules.md BT7).
+    """
     kept, _ = enabled_answers(answers, config)
     return tuple(question for question in QUESTIONS if question.enable_when.test(kept, config))

@@ -1,4 +1,4 @@
-"""The source register (clinical/sources.md, S1-S38) as data, so every rule can name its evidence.
+"""The source register (clinical/sources.md, S1-S40) as data, so every rule can name its evidence.
 
 Reviewers read a rule's sources by title on the staff rule catalogue and the clinician's
 explanation of a result; a test checks that every source ID a rule cites is listed here.
@@ -66,6 +66,8 @@ _REGISTER: Final = (
     Source("S36", "Children's Hospital New Orleans, isotretinoin patient monograph (MedlinePlus), undated", "B"),
     Source("S37", "Away With Acne, iPLEDGE Program for Isotretinoin (patient education), undated", "C"),
     Source("S38", "Cutis (via The Hospitalist), administrative burden of iPLEDGE: a survey, undated", "B"),
+    Source("S39", "Lifeline, Northern Ireland's crisis response helpline (PHA), current", "A"),
+    Source("S40", "Derry Journal, NHS 111 mental health number not run in Northern Ireland, 2024", "C"),
     Source("design", "Screener design decision", None),
 )
 

@@ -72,7 +72,9 @@ MILD_UNTREATED: dict[str, Any] = {
     "completed_courses": "none",
 }
 
-UNIVERSAL_WARNINGS = frozenset({"W-GEN-NOTRX", "W-GEN-BIRTH", "W-GEN-MOOD", "W-GEN-SIDE", "W-GEN-SHARE", "W-GEN-BLOOD"})
+UNIVERSAL_WARNINGS = frozenset(
+    {"W-GEN-NOTRX", "W-GEN-BIRTH", "W-GEN-MOOD", "W-GEN-SIDE", "W-GEN-SHARE", "W-GEN-BLOOD", "W-GEN-STOP", "W-SEXUAL"}
+)
 
 DROP = object()  # an override value that removes the answer
 

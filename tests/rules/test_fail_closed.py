@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from screener.rules import CURRENT_RULESET, ERROR_RULE, Outcome, Rule, Ruleset, evaluate, parse_request
-from screener.rules.catalogue import Condition
+from screener.rules.catalogue import OUTCOME_RANK, Condition, Family
 from screener.rules.derived import Facts
 
 from .answersets import CASES, UNIVERSAL_WARNINGS, answers_with
@@ -17,7 +17,7 @@ def _explode(_facts: Facts) -> bool:
     raise ZeroDivisionError("injected fault")
 
 
-FAILING_RULE = Rule("R-TEST", "Always raises", Condition("explode", "raises", _explode), "none")
+FAILING_RULE = Rule("R-TEST", "Always raises", Family.FLAG, Condition("explode", "raises", _explode))
 
 
 def with_failing_rule() -> Ruleset:
@@ -57,7 +57,7 @@ def test_no_worked_case_is_discussion_appropriate_when_a_rule_fails(case: dict[s
     answers, config = parse_request(case)
     decision = evaluate(answers, config, with_failing_rule())
     assert decision.outcome is not Outcome.DISCUSSION_APPROPRIATE
-    assert decision.outcome.rank >= Outcome.CLINICIAN_REVIEW.rank
+    assert OUTCOME_RANK[decision.outcome] >= OUTCOME_RANK[Outcome.CLINICIAN_REVIEW]
 
 
 def test_a_fault_while_deriving_values_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from screener.rules import ERROR_RULE, RULES, Outcome
+from screener.rules.catalogue import OUTCOME_RANK
 
 from .answersets import CAN_GET_PREGNANT, DROP, MILD_UNTREATED, run
 
@@ -31,29 +32,33 @@ def row(what: str, fires: bool, config: dict[str, Any] | None = None, /, **answe
 CAP = CAN_GET_PREGNANT
 UK = {"jurisdiction": "UK"}
 PHQ_HIGH = {"phq9_q1": 2, "phq9_q2": 1} | {f"phq9_q{n}": 1 for n in range(3, 9)}  # total 9 with q9 = 0
+PHQ9_TOTAL_20 = {"phq9_q1": 3, "phq9_q2": 3, "phq9_q3": 3, "phq9_q4": 3} | {f"phq9_q{n}": 2 for n in range(5, 9)}
 
 TABLES: dict[str, list[Row]] = {
     **{
         rule_id: [row("adult baseline", True), row("under 12", True, age_years=11), row("UK", True, UK)]
-        for rule_id in ("R-G01", "R-G02", "R-G03", "R-G04", "R-G05", "R-G06")
+        for rule_id in ("R-G01", "R-G02", "R-G03", "R-G04", "R-G05", "R-G06", "R-G07", "R-G08")
     },
     "R-U01": [
         row("item 9 = 1, thoughts now", True, phq9_q9=1, suicide_now="yes"),
         row("item 9 = 3, thoughts now", True, phq9_q9=3, suicide_now="yes"),
         row("item 9 = 1, not now", False, phq9_q9=1, suicide_now="no"),
         row("item 9 = 0: suicide_now is not asked, so discarded", False, phq9_q9=0, suicide_now="yes"),
+        row("under 12: item 9 and thoughts now kept (BT7)", True, age_years=10, phq9_q9=1, suicide_now="yes"),
     ],
     "R-U02": [
         row("item 9 = 1, not now", True, phq9_q9=1, suicide_now="no"),
         row("item 9 = 1, acuity unanswered", True, phq9_q9=1),
         row("item 9 = 1, thoughts now (R-U01 instead)", False, phq9_q9=1, suicide_now="yes"),
         row("item 9 = 0", False, phq9_q9=0),
-        row("under 12: item 9 discarded", False, age_years=11, phq9_q9=2),
+        row("under 12: item 9 kept (BT7)", True, age_years=11, phq9_q9=2),
+        row("under 12, item 9 = 0: thoughts now discarded", False, age_years=11, phq9_q9=0, suicide_now="yes"),
     ],
     "R-U03": [
         row("fulminans signs", True, fulminans_flags="yes"),
         row("no fulminans signs", False, fulminans_flags="no"),
         row("not answered", False, fulminans_flags=DROP),
+        row("under 12: kept (BT7)", True, age_years=10, fulminans_flags="yes"),
     ],
     "R-N01": [
         row("age 11", True, age_years=11),
@@ -124,6 +129,22 @@ TABLES: dict[str, list[Row]] = {
     "R-R01": [
         row("not sure if pregnant", True, **(CAP | {"pregnant_now": "not_sure"})),
         row("not pregnant", False, **CAP),
+        row("not sure, test not done", True, **(CAP | {"pregnant_now": "not_sure", "preg_test_result": "not_done"})),
+        row(
+            "not sure, negative test (R-R01b)",
+            False,
+            **(CAP | {"pregnant_now": "not_sure", "preg_test_result": "negative"}),
+        ),
+    ],
+    "R-R01b": [
+        row(
+            "not sure, negative test today",
+            True,
+            **(CAP | {"pregnant_now": "not_sure", "preg_test_result": "negative"}),
+        ),
+        row("not sure, no test", False, **(CAP | {"pregnant_now": "not_sure"})),
+        row("not sure, test not done", False, **(CAP | {"pregnant_now": "not_sure", "preg_test_result": "not_done"})),
+        row("not pregnant, negative test", False, **(CAP | {"preg_test_result": "negative"})),
     ],
     "R-R02": [
         row("not sure if could get pregnant", True, **(CAP | {"can_get_pregnant": "not_sure"})),
@@ -187,6 +208,17 @@ TABLES: dict[str, list[Row]] = {
         row("optional questions not answered", False, sites=DROP, impact=DROP, allergies=DROP),
         row("cannot get pregnant: follow-ups not asked", False),
         row("under 12: only section A is asked", False, age_years=11, self_severity=DROP, phq9_q1=DROP),
+        row("under 12: item 9 kept, acuity not required", False, age_years=11, phq9_q9=1),
+    ],
+    "R-R16": [
+        row("PHQ-9 total 20, item 9 = 0", True, **PHQ9_TOTAL_20),
+        row("PHQ-9 total 19, item 9 = 0", False, **(PHQ9_TOTAL_20 | {"phq9_q3": 2})),
+        row(
+            "PHQ-9 total 21 with item 9 = 1 (urgent instead)",
+            False,
+            **(PHQ9_TOTAL_20 | {"phq9_q9": 1, "suicide_now": "no"}),
+        ),
+        row("PHQ-2 negative: total undefined", False, phq9_q1=1, phq9_q2=1),
     ],
     "R-R15": [
         row("not sure about plans", True, **(CAP | {"planning_pregnancy_6mo": "not_sure"})),
@@ -299,6 +331,20 @@ TABLES: dict[str, list[Row]] = {
         row("UK under 12", True, UK, age_years=11),
         row("US", False),
     ],
+    "R-C08": [
+        row("UK: moderate, no nodules, no scars", True, UK, self_severity="moderate", nodules="none"),
+        row(
+            "UK: 35 or more spots only", True, UK, self_severity="mild", nodules="none", inflammatory_count="35_or_more"
+        ),
+        row("UK: severity not answered", True, UK, self_severity=DROP, nodules="none"),
+        row("UK: severe", False, UK, self_severity="severe", nodules="none"),
+        row("UK: 1 or 2 nodules", False, UK, self_severity="moderate", nodules="one_or_two"),
+        row("UK: some scars", False, UK, self_severity="moderate", nodules="none", scarring="some"),
+        row("UK: examination IGA 4 supersedes", False, UK, self_severity="moderate", nodules="none", nurse_iga=4),
+        row("UK: examination finds no nodules", True, UK, self_severity="moderate", nurse_nodule_count=0),
+        row("UK: under 12", False, UK, age_years=11, self_severity="moderate", nodules="none"),
+        row("US: moderate, no nodules", False, self_severity="moderate", nodules="none"),
+    ],
 }
 
 ROWS = [(rule_id, r) for rule_id, rows in TABLES.items() for r in rows]
@@ -318,7 +364,7 @@ def test_rule_boundary(rule_id: str, case: Row) -> None:
         assert (rule.note.id in {n.id for n in decision.clinician_notes}) is case.fires
     if case.fires and rule.outcome is not None:
         reached = decision.underlying_outcome if rule.outcome is not Outcome.URGENT_HELP else decision.outcome
-        assert reached.rank >= rule.outcome.rank
+        assert OUTCOME_RANK[reached] >= OUTCOME_RANK[rule.outcome]
 
 
 def test_every_rule_has_a_table_that_fires_it() -> None:

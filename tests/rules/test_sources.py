@@ -21,8 +21,8 @@ def test_every_source_a_rule_cites_is_in_the_register(rule: Rule) -> None:
     assert set(rule.sources) <= set(SOURCES), set(rule.sources) - set(SOURCES)
 
 
-def test_the_register_is_s1_to_s38_plus_design() -> None:
-    assert list(SOURCES) == [f"S{number}" for number in range(1, 39)] + ["design"]
+def test_the_register_is_s1_to_s40_plus_design() -> None:
+    assert list(SOURCES) == [f"S{number}" for number in range(1, 41)] + ["design"]
     assert SOURCES["design"].title == "Screener design decision"
     for source_id, source in SOURCES.items():
         assert source.id == source_id
@@ -38,6 +38,6 @@ def test_confidence_is_as_written_in_the_register() -> None:
         for line in REGISTER.read_text(encoding="utf-8").splitlines()
         if (found := REGISTER_ROW.match(line))
     }
-    assert len(written) == 38
+    assert len(written) == 40
     assert {source_id: SOURCES[source_id].confidence for source_id in written} == written
     assert SOURCES["design"].confidence is None

@@ -6,7 +6,16 @@ from typing import Any
 
 import pytest
 
-from screener.rules import ClinicConfig, InvalidInput, Jurisdiction, parse_answers, parse_config, parse_request
+from screener.rules import (
+    ClinicConfig,
+    InvalidInput,
+    Jurisdiction,
+    asked_questions,
+    enabled_questions,
+    parse_answers,
+    parse_config,
+    parse_request,
+)
 
 from .answersets import answers_with
 
@@ -104,9 +113,20 @@ def test_answers_to_disabled_questions_are_discarded_not_errors() -> None:
         assert answers.get(qid) is None
 
 
-def test_under_12_keeps_only_section_a() -> None:
+def test_under_12_keeps_section_a_and_the_urgent_answers_only() -> None:
+    """The age gate discards everything after section A except item 9 and fulminans (rules.md BT7)."""
     answers = parse_answers(answers_with(age_years=11), ClinicConfig())
-    assert set(answers.values) == {"completed_by", "age_years"}
+    assert set(answers.values) == {"completed_by", "age_years", "phq9_q9", "fulminans_flags"}
+    urgent = parse_answers(answers_with(age_years=11, phq9_q9=1, suicide_now="yes"), ClinicConfig())
+    assert urgent.get("suicide_now") == "yes"
+    assert "phq9_q1" in urgent.discarded
+
+
+def test_under_12_asks_only_section_a_but_staff_may_enter_urgent_answers() -> None:
+    young = answers_with(age_years=11, phq9_q9=1)
+    assert {q.section for q in asked_questions(young, ClinicConfig())} == {"A"}
+    entered = {q.id for q in enabled_questions(young, ClinicConfig()) if q.section != "A"}
+    assert entered == {"phq9_q9", "suicide_now", "fulminans_flags"}
 
 
 def test_the_phq2_cutoff_decides_whether_items_3_to_8_are_kept() -> None:
