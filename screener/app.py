@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from screener import config, db
-from screener.rules import CRISIS_CONTACTS
+from screener.rules import CRISIS_CONTACTS, patient_texts
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 log = logging.getLogger(__name__)
@@ -91,7 +91,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         return {
             "clinic_name": current_app.config["CLINIC_NAME"],
             "clinic_phone": current_app.config["CLINIC_PHONE"],
-            "jurisdiction": clinic.jurisdiction.value,
+            # Clinical wording comes from the rule catalogue, in the clinic's jurisdiction.
+            "jurisdiction": clinic.jurisdiction,
+            "patient_texts": patient_texts,
             "crisis_contacts": CRISIS_CONTACTS[clinic.jurisdiction],
             "languages": LANGUAGES,
             "current_locale": str(get_locale() or "en"),

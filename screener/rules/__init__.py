@@ -8,6 +8,7 @@ from .answers import Answers, FieldError, InvalidInput, parse_answers, parse_con
 from .catalogue import (
     ERROR_RULE,
     OUTCOME_LABELS,
+    PANEL_OF_WARNING,
     RULES,
     RULESET_VERSION,
     URGENT_RULE_IDS,
@@ -18,6 +19,7 @@ from .catalogue import (
     Rule,
     Severity,
     WarningDef,
+    urgent_panels,
 )
 from .catalogue import texts as patient_texts
 from .catalogue.texts import CRISIS_CONTACTS, Contact, ContactPanel
@@ -47,6 +49,7 @@ __all__ = [
     "DEFAULT_CONFIG",
     "ERROR_RULE",
     "OUTCOME_LABELS",
+    "PANEL_OF_WARNING",
     "QUESTIONS",
     "QUESTIONS_BY_ID",
     "RULES",
@@ -89,4 +92,5 @@ __all__ = [
     "parse_request",
     "patient_texts",
     "questions_in",
+    "urgent_panels",
 ]

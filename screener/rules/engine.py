@@ -15,7 +15,18 @@ from functools import cached_property
 from typing import Final
 
 from .answers import Answers
-from .catalogue import ERROR_RULE, OUTCOME_LABELS, OUTCOME_RANK, RULES, RULESET_VERSION, Outcome, Panel, Rule, Severity
+from .catalogue import (
+    ERROR_RULE,
+    OUTCOME_LABELS,
+    OUTCOME_RANK,
+    RULES,
+    RULESET_VERSION,
+    Outcome,
+    Panel,
+    Rule,
+    Severity,
+    urgent_panels,
+)
 from .catalogue import texts as patient_texts
 from .catalogue.base import Family, always
 from .clinic import ClinicConfig, Jurisdiction
@@ -184,6 +195,7 @@ def _patient_texts() -> dict[str, object]:
         ],
         "footer": [patient_texts.FOOTER_TITLE, patient_texts.FOOTER_INTRO, patient_texts.FOOTER_CLOSING],
         "clinic_phone_label": patient_texts.CLINIC_PHONE_LABEL,
+        "start_page": [patient_texts.START_INTRO.us, patient_texts.START_INTRO.uk, *patient_texts.START_POINTS],
         "about_page": [
             [part.block.value, part.wording.us, part.wording.uk, part.severity.value if part.severity else None]
             for part in patient_texts.ABOUT_PAGE
@@ -259,7 +271,6 @@ def _decide(fired: list[Rule], failed: bool, ruleset: Ruleset, plan: _Plan) -> D
         # Urgent and not-now outcomes already reached stand; anything milder needs a clinician.
         underlying = Outcome.CLINICIAN_REVIEW
     shown = sorted(plan.warnings[rule.id] for rule in fired if rule.id in plan.warnings)
-    panels = {rule.panel for rule in fired if rule.panel is not None}
     return Decision(
         outcome=Outcome.URGENT_HELP if urgent else underlying,
         underlying_outcome=underlying,
@@ -268,7 +279,7 @@ def _decide(fired: list[Rule], failed: bool, ruleset: Ruleset, plan: _Plan) -> D
         fired_rules=tuple(rule.id for rule in fired),
         review_flags=tuple(sorted(rule.id for rule in fired if rule.flags_review)),
         priority=any(rule.sets_priority for rule in fired),
-        panels=tuple(panel for panel in Panel if panel in panels),
+        panels=urgent_panels(rule.id for rule in fired),
         ruleset_version=ruleset.version,
         ruleset_hash=ruleset.hash,
         jurisdiction=plan.jurisdiction,

@@ -14,7 +14,7 @@ from werkzeug.test import TestResponse
 
 from screener import models, store
 from screener.clock import utcnow
-from screener.rules import evaluate, parse_answers
+from screener.rules import RULESET_VERSION, evaluate, parse_answers
 from screener.store import audit as audit_store
 from screener.store import intake as intake_store
 from tests.web.conftest import Patient, StaffBrowser
@@ -328,6 +328,47 @@ def test_an_urgent_intake_raises_an_alert(app: Flask, staff: Staff) -> None:
     assert "1 urgent alert needs action" in browser.get("/staff/alerts").get_data(as_text=True)
 
 
+@pytest.mark.parametrize(
+    ("urgent_answers", "rule_id"),
+    [({"phq9_q9": "1", "suicide_now": "no"}, "R-U02"), ({"fulminans_flags": "yes"}, "R-U03")],
+    ids=["item 9", "fulminans"],
+)
+def test_a_child_under_12_with_an_urgent_answer_gets_urgent_help_and_an_alert(
+    app: Flask, staff: Staff, urgent_answers: dict[str, str], rule_id: str
+) -> None:
+    """BT7: the age gate never hides or drops item 9 or fulminans at intake (TC55, TC73)."""
+    browser = staff("nurse")
+    child = {"completed_by": "nurse", "age_years": "10"}
+    page = browser.get("/staff/intake")
+    if "suicide_now" in urgent_answers:
+        page = browser.post("/staff/intake", {**hidden(page), **SUBJECT, **child, "phq9_q9": "1"})
+        html = page.get_data(as_text=True)
+        assert 'name="suicide_now"' in html  # opened for a child too
+        assert 'name="phq9_q9"' in html  # never hidden by the age
+        assert 'name="self_severity"' not in html  # the rest of the age-gated questions are
+    response = browser.post("/staff/intake", {**hidden(page), **SUBJECT, **child, **urgent_answers})
+    screening_id = screening_id_of(response)
+    with db_of(app).read() as session:
+        screening = session.get(models.Screening, screening_id)
+        version = session.scalars(select(models.ScreeningVersion)).one()
+        alert = session.scalars(select(models.StaffAlert)).one()
+    assert screening is not None
+    assert (screening.outcome, screening.urgent) == ("URGENT_HELP", True)
+    assert version.underlying_outcome == "NOT_APPROPRIATE_NOW"
+    assert {key: str(value) for key, value in version.answers.items()}.items() >= urgent_answers.items()
+    assert rule_id in alert.rule_ids
+
+
+def test_a_child_under_12_needs_no_answer_to_item_9_at_intake(app: Flask, staff: Staff) -> None:
+    browser = staff("nurse")
+    child = {"completed_by": "nurse", "age_years": "10"}
+    screening_id_of(browser.post("/staff/intake", {**hidden(browser.get("/staff/intake")), **SUBJECT, **child}))
+    with db_of(app).read() as session:
+        version = session.scalars(select(models.ScreeningVersion)).one()
+    assert version.outcome == "NOT_APPROPRIATE_NOW"
+    assert "R-R14" not in version.fired_rules
+
+
 def test_staff_pages_are_english_whatever_the_browser_asks(app: Flask, staff: Staff) -> None:
     browser = staff("nurse")
     html = browser.get("/staff/intake", headers={"Accept-Language": "es"}).get_data(as_text=True)
@@ -535,7 +576,7 @@ def _alerts(app: Flask) -> tuple[int, int, str]:
             language="en",
             clinician_notes=[],
             fired_rules=["R-U03"],
-            ruleset_version="2026.11-draft.1",
+            ruleset_version=RULESET_VERSION,
             ruleset_hash="sha256:00",
             jurisdiction="US",
             config={},

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import time_machine
 from flask import Flask
+from markupsafe import escape
 from sqlalchemy import func, select
 
 from screener import models
 from screener.db import Database
+from screener.rules import RULES, RULESET_VERSION, Panel, patient_texts
 from tests.web.conftest import Patient
 
 #: One adult's answers, page by page, as a browser posts them: DISCUSSION_APPROPRIATE.
@@ -78,7 +81,7 @@ def test_a_complete_adult_journey_stores_one_screening_with_its_decision(app: Fl
         version = session.scalars(select(models.ScreeningVersion)).one()
     assert screening.reference_code in html
     assert version.outcome == "DISCUSSION_APPROPRIATE"
-    assert version.ruleset_version == "2026.11-draft.1"
+    assert version.ruleset_version == RULESET_VERSION
     assert version.language == "en"
     assert version.author_role == "patient"
     assert version.answers["age_years"] == 22
@@ -205,14 +208,70 @@ def test_an_urgent_mood_answer_shows_the_crisis_panel_on_the_same_page_and_alert
     assert screening.urgent is True
 
 
-def test_possible_fulminans_shows_the_urgent_panel_before_continuing(patient: Patient) -> None:
+def panels_in(html: str) -> list[str]:
+    """The urgent contact panels on a page, in page order."""
+    return re.findall(r'class="crisis-panel crisis-panel--(\w+)"', html)
+
+
+def test_possible_fulminans_shows_the_medical_panel_never_the_crisis_panel(app: Flask, patient: Patient) -> None:
+    """BT1 (draft.2): R-U03 alone gets the same-day medical contacts, on the acne page and the result."""
     patient.start()
     patient.answer("A", ADULT["A"])
     patient.answer("B", ADULT["B"])
     response = patient.answer("C", ADULT["C"] | {"fulminans_flags": "yes"})
+    html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "rare, serious kind of acne" in response.get_data(as_text=True)
+    assert panels_in(html) == ["medical"]
+    assert "rare, serious kind of acne" in html
+    assert "Your skin may need a doctor today" in html
+    assert "Suicide & Crisis Lifeline" in html  # the crisis footer stays on every page (BT2)
+    assert "Suicide & Crisis Lifeline" not in html.split('class="crisis-footer"')[0]  # but is not the panel
+    assert count(app, models.StaffAlert) == 1
     assert patient.answer("C", ADULT["C"] | {"fulminans_flags": "yes"}).status_code == 302
+    for section in "DEFGH":
+        patient.answer(section, ADULT[section])
+    result = complete_from_check(patient)
+    assert panels_in(result) == ["medical"]
+    assert patient_texts.URGENT_EXPLANATIONS[Panel.MEDICAL] in result
+    assert patient_texts.URGENT_EXPLANATIONS[Panel.CRISIS] not in result
+
+
+def test_mood_with_fulminans_shows_both_panels_crisis_first(app: Flask, patient: Patient) -> None:
+    patient.start()
+    for section in "AB":
+        patient.answer(section, ADULT[section])
+    assert panels_in(patient.answer("C", ADULT["C"] | {"fulminans_flags": "yes"}).get_data(as_text=True)) == ["medical"]
+    patient.answer("C", ADULT["C"] | {"fulminans_flags": "yes"})
+    patient.answer("D", ADULT["D"])
+    html = patient.answer("E", ADULT["E"] | {"phq9_q9": "2"}).get_data(as_text=True)
+    assert panels_in(html) == ["crisis", "medical"]
+    patient.answer("E", ADULT["E"] | {"phq9_q9": "2", "suicide_now": "no"})
+    for section in "FGH":
+        patient.answer(section, ADULT[section])
+    result = complete_from_check(patient)
+    assert panels_in(result) == ["crisis", "medical"]
+    crisis, medical = (patient_texts.URGENT_EXPLANATIONS[p] for p in (Panel.CRISIS, Panel.MEDICAL))
+    assert result.index(crisis) < result.index(medical)
+    assert "We have told your care team" in result  # W-CRISIS-SOON (draft.2): no promise of a call
+
+
+def test_the_crisis_panel_shows_the_clinic_phone_beside_the_callback_text(app: Flask, patient: Patient) -> None:
+    app.config["CLINIC_PHONE"] = "555 0100"
+    patient.start()
+    for section in "ABCD":
+        patient.answer(section, ADULT[section])
+    html = patient.answer("E", ADULT["E"] | {"phq9_q9": "1"}).get_data(as_text=True)
+    assert patient_texts.CLINIC_PHONE_LABEL in html
+    assert 'href="tel:5550100"' in html
+
+
+def test_list_warnings_are_shown_as_a_lead_in_and_a_bulleted_list(patient: Patient) -> None:
+    result = complete(patient)
+    assert "<p>Stop taking isotretinoin and get medical help fast if you get any of these:</p>" in result
+    assert "<li>Blood in your stools, or bad diarrhea</li>" in result
+    assert "<li>Nosebleeds</li>" in result
+    assert "Please note" in result  # info and medium warnings
+    assert "Good to know" not in result
 
 
 def test_refresh_or_double_submit_stores_one_screening(app: Flask, patient: Patient) -> None:
@@ -341,8 +400,13 @@ def test_language_switch_never_leaves_the_site(patient: Patient, target: str) ->
 
 def test_about_page(patient: Patient) -> None:
     html = patient.get("/about-isotretinoin").get_data(as_text=True)
-    for fact in ("vitamin A", "35 to 58 percent", "chapped", "birth defects", "severe acne"):
+    for fact in ("vitamin A", "35 to 58 percent", "Accutane", "birth defects", "severe acne"):
         assert fact in html
+    # The page shows the warnings' own words, so it cannot drift from them (W-GEN-MOOD did in draft.1).
+    mood = next(rule.warning for rule in RULES if rule.warning and rule.warning.id == "W-GEN-MOOD")
+    assert mood is not None
+    assert escape(mood.wording.us) in html
+    assert "<li>Blood in your stools, or bad diarrhea</li>" in html
 
 
 class TestUkClinic:
@@ -363,6 +427,28 @@ class TestUkClinic:
             version = session.scalars(select(models.ScreeningVersion)).one()
         assert version.jurisdiction == "UK"
         assert "C-UK-MHSF" in {n["id"] for n in version.clinician_notes}
+
+    def test_uk_footer_names_northern_ireland_lifeline(self, patient: Patient) -> None:
+        html = patient.get("/").get_data(as_text=True)
+        assert "Northern Ireland: Lifeline, free, day or night: call" in html
+        assert 'href="tel:08088088000"' in html
+
+    def test_uk_about_page_uses_uk_words(self, patient: Patient) -> None:
+        """rules.md 7.1: Roaccutane, programme, diarrhoea in UK patient text."""
+        html = patient.get("/about-isotretinoin").get_data(as_text=True)
+        for word in ("Roaccutane", "Pregnancy Prevention Programme", "diarrhoea", "programme"):
+            assert word in html
+        for word in ("Accutane", "diarrhea", "program ", "iPLEDGE"):
+            assert word not in html
+
+    def test_uk_fulminans_panel_names_the_gp_and_111(self, patient: Patient) -> None:
+        patient.start()
+        patient.answer("A", ADULT["A"])
+        patient.answer("B", ADULT["B"])
+        html = patient.answer("C", ADULT["C"] | {"fulminans_flags": "yes"}).get_data(as_text=True)
+        assert panels_in(html) == ["medical"]
+        assert "Call your GP surgery today." in html
+        assert 'href="tel:111"' in html.split('class="crisis-footer"')[0]
 
 
 def test_optional_questions_are_marked_as_such(patient: Patient) -> None:

@@ -8,7 +8,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from screener.rules import CRISIS_CONTACTS, OUTCOME_LABELS, QUESTIONS, RULES, SECTIONS
+from screener.rules import OUTCOME_LABELS, QUESTIONS, RULES, SECTIONS, patient_texts
 
 ROOT = Path(__file__).resolve().parents[2]
 SPANISH = ROOT / "screener" / "translations" / "es" / "LC_MESSAGES"
@@ -44,7 +44,7 @@ def test_every_catalogue_string_is_translated() -> None:
     for rule in RULES:
         if rule.warning:
             texts |= {rule.warning.wording.us, rule.warning.wording.uk}
-    texts |= {contact.text for contacts in CRISIS_CONTACTS.values() for contact in contacts}
+    texts |= set(patient_texts.every_text())
     translations = spanish()
     missing = sorted(text for text in texts if not translations.get(text))
     assert missing == []

@@ -7,6 +7,7 @@ the same entries through ``screener rules`` and the staff rule-catalogue page.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Final
 
 from ..derived import Facts
@@ -51,6 +52,15 @@ RULES: Final[tuple[Rule, ...]] = (
 
 #: Rules whose firing alerts staff and shows an urgent panel at once (rules.md BT1).
 URGENT_RULE_IDS: Final = frozenset(rule.id for rule in RULES if rule.alerts_staff)
+_PANEL_OF_RULE: Final = {rule.id: rule.panel for rule in RULES if rule.panel is not None}
+#: The urgent rules' warnings, by the panel they belong to (the result page shows them in it).
+PANEL_OF_WARNING: Final = {rule.warning.id: rule.panel for rule in RULES if rule.panel and rule.warning}
+
+
+def urgent_panels(fired_rules: Iterable[str]) -> tuple[Panel, ...]:
+    """The urgent contact panels these fired rules call for, crisis first (rules.md 6.1)."""
+    wanted = {_PANEL_OF_RULE[rule_id] for rule_id in fired_rules if rule_id in _PANEL_OF_RULE}
+    return tuple(panel for panel in Panel if panel in wanted)
 
 
 @condition("a rule or derived value raised an error during evaluation")
@@ -81,6 +91,7 @@ __all__ = [
     "ERROR_RULE",
     "OUTCOME_LABELS",
     "OUTCOME_RANK",
+    "PANEL_OF_WARNING",
     "RULES",
     "RULESET_VERSION",
     "URGENT_RULE_IDS",
@@ -94,4 +105,5 @@ __all__ = [
     "WarningDef",
     "Wording",
     "always",
+    "urgent_panels",
 ]

@@ -34,6 +34,7 @@ from screener.rules import (
     Kind,
     Question,
     asked_questions,
+    enabled_questions,
     parse_answers,
 )
 from screener.store import intake as intake_store
@@ -109,7 +110,7 @@ def shown_on_page(form: IntakeForm) -> list[Question]:
     """The questions the page showed (its hidden list); a page without one showed the first set."""
     ids = set((form.shown.data or "").split())
     shown = [question for qid, question in QUESTIONS_BY_ID.items() if qid in ids]
-    return shown or list(asked_questions({}, clinic()))
+    return shown or list(enabled_questions({}, clinic()))
 
 
 def _as_json(answers: Mapping[str, AnswerValue]) -> dict[str, Any]:
@@ -121,8 +122,11 @@ def read_form(form: IntakeForm) -> _Submission:
     form.validate()
     shown_before = shown_on_page(form)
     given = form.answers(shown_before)
-    shown_now = list(asked_questions(given, clinic()))
-    form.require_answers([question for question in shown_before if question in shown_now])
+    # Staff see every question whose answer is kept, urgent answers for a child under 12 included
+    # (rules.md BT7); only the questions the questionnaire asks are required.
+    shown_now = list(enabled_questions(given, clinic()))
+    required = set(asked_questions(given, clinic()))
+    form.require_answers([question for question in shown_before if question in shown_now and question in required])
     subject = form.subject(_today())
     wrong = form.error_fields(shown_before)
     summary = form.subject_errors() + [

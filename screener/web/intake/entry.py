@@ -12,7 +12,7 @@ from screener.clock import utcnow
 from screener.db import get_db
 from screener.forms import intake_form
 from screener.rules import (
-    asked_questions,
+    enabled_questions,
 )
 from screener.store import intake as intake_store
 from screener.web.access import CARE_TEAM, audit, current_staff, requires
@@ -47,7 +47,7 @@ def start() -> ResponseReturnValue:
     if request.method == "GET":
         form = intake_form()
         form.form_key.data = issue_form_key()
-        return render_form(form, asked_questions({}, clinic()))
+        return render_form(form, enabled_questions({}, clinic()))
     form = intake_form()
     key = form.form_key.data or ""
     if not FORM_KEY_PATTERN.fullmatch(key):
@@ -137,7 +137,7 @@ def amend(screening_id: int) -> ResponseReturnValue:
             mrn=screening.subject_mrn,
         )
         form.based_on.data = str(version.number)
-        return render_form(form, asked_questions(version.answers, clinic()), screening=screening, version=version)
+        return render_form(form, enabled_questions(version.answers, clinic()), screening=screening, version=version)
 
     form = intake_form()
     with get_db().read() as db:

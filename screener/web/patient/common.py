@@ -21,14 +21,17 @@ from screener import store
 from screener.clock import utcnow
 from screener.db import get_db
 from screener.rules import (
+    PANEL_OF_WARNING,
     SECTIONS,
-    URGENT_RULE_IDS,
     AnswerValue,
     ClinicConfig,
     Decision,
+    Jurisdiction,
     Question,
     asked_questions,
     parse_answers,
+    patient_texts,
+    urgent_panels,
 )
 
 bp = Blueprint("patient", __name__)
@@ -108,11 +111,24 @@ def as_json(answers: Mapping[str, AnswerValue]) -> dict[str, Any]:
     return {qid: list(value) if isinstance(value, tuple) else value for qid, value in answers.items()}
 
 
-def crisis_warnings(decision: Decision, only: Iterable[str] | None = None) -> list[dict[str, str]]:
-    wanted = set(URGENT_RULE_IDS if only is None else only)
+def contact_panels(
+    warnings: Iterable[Mapping[str, Any]], fired_rules: Iterable[str], jurisdiction: Jurisdiction
+) -> list[dict[str, Any]]:
+    """The urgent contact panels these fired rules call for, crisis first, each with its warnings (6.1)."""
+    warnings = list(warnings)
     return [
-        {"id": w.id, "severity": w.severity.value, "text": _(w.text)} for w in decision.warnings if w.rule_id in wanted
+        {
+            "panel": patient_texts.CONTACT_PANELS[panel, jurisdiction],
+            "warnings": [w for w in warnings if PANEL_OF_WARNING.get(w["id"]) is panel],
+        }
+        for panel in urgent_panels(fired_rules)
     ]
+
+
+def urgent_panels_now(decision: Decision) -> list[dict[str, Any]]:
+    """The panels an urgent answer raises on the page where it was given, warnings as the reader reads them."""
+    shown = [{"id": w.id, "severity": w.severity.value, "text": _(w.text)} for w in decision.warnings]
+    return contact_panels(shown, decision.fired_rules, decision.jurisdiction)
 
 
 def draft_token() -> str | None:

@@ -15,10 +15,13 @@ from screener import store
 from screener.clock import utcnow
 from screener.db import get_db
 from screener.rules import (
-    RULES,
+    PANEL_OF_WARNING,
+    Jurisdiction,
     Outcome,
     asked_questions,
     parse_answers,
+    patient_texts,
+    urgent_panels,
 )
 from screener.web.limits import limiter
 from screener.web.patient.common import (
@@ -29,6 +32,7 @@ from screener.web.patient.common import (
     SAVED_CODE_KEY,
     bp,
     clinic,
+    contact_panels,
     current_draft,
     current_language,
     draft_answers,
@@ -107,19 +111,18 @@ def result() -> ResponseReturnValue:
             return redirect(url_for("patient.start"))
         version = store.current_version(db, screening)
         outcome = Outcome(version.outcome)
+        jurisdiction = Jurisdiction(version.jurisdiction)
+        panels = contact_panels(version.warnings, version.fired_rules, jurisdiction)
         return render_template(
             "patient/result.html",
             outcome=outcome,
             reference_code=screening.reference_code,
-            # The crisis panel shows the urgent warnings first; the list below has the rest, in order.
-            crisis=[w for w in version.warnings if w["id"] in CRISIS_WARNING_IDS],
-            warnings=[w for w in version.warnings if w["id"] not in CRISIS_WARNING_IDS],
+            # The urgent panels show their warnings first; the list below has the rest, in order.
+            panels=panels,
+            explanation=patient_texts.explanation(outcome, urgent_panels(version.fired_rules), jurisdiction),
+            warnings=[w for w in version.warnings if w["id"] not in PANEL_OF_WARNING],
             warnings_language=version.language,
         )
-
-
-#: The urgent rules' warnings: the result shows them in the crisis panel, above everything else.
-CRISIS_WARNING_IDS = frozenset(rule.warning.id for rule in RULES if rule.alerts_staff and rule.warning)
 
 
 # --- Save and come back later -------------------------------------------------------------

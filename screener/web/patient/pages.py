@@ -31,7 +31,6 @@ from screener.web.patient.common import (
     as_json,
     bp,
     clinic,
-    crisis_warnings,
     current_draft,
     current_language,
     draft_answers,
@@ -44,6 +43,7 @@ from screener.web.patient.common import (
     previous_url,
     saved_redirect,
     shown_questions,
+    urgent_panels_now,
 )
 
 # --- Start, language, about ---------------------------------------------------------------
@@ -161,8 +161,11 @@ def save_section(section_id: str) -> ResponseReturnValue:
     return redirect(next_url(section_id, asked_now))
 
 
-def _new_urgent_rules(db: Any, draft: store.Draft, decision: Decision) -> list[dict[str, str]]:
-    """Urgent rules these answers fire that this person has not yet been shown: alert staff now."""
+def _new_urgent_rules(db: Any, draft: store.Draft, decision: Decision) -> list[dict[str, Any]]:
+    """Urgent rules these answers fire that this person has not yet been shown: alert staff now.
+
+    Returns the urgent contact panels to show on this page at once (rules.md BT1).
+    """
     fired = [rule_id for rule_id in decision.fired_rules if rule_id in URGENT_RULE_IDS]
     new = [rule_id for rule_id in fired if rule_id not in (draft.urgent_shown or [])]
     if not new:
@@ -170,7 +173,7 @@ def _new_urgent_rules(db: Any, draft: store.Draft, decision: Decision) -> list[d
     now = utcnow()
     store.mark_urgent_shown(db, draft, new, now)
     store.record_urgent_alert(db, draft=draft, rule_ids=fired, now=now)
-    return crisis_warnings(decision, fired)
+    return urgent_panels_now(decision)
 
 
 def _render_section(
@@ -180,7 +183,7 @@ def _render_section(
     answers: Mapping[str, Any],
     *,
     status: int = 200,
-    urgent: list[dict[str, str]] | None = None,
+    urgent: list[dict[str, Any]] | None = None,
     new_questions: list[Question] | None = None,
 ) -> ResponseReturnValue:
     position = PATIENT_SECTION_IDS.index(section_id)
