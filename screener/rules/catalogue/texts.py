@@ -151,6 +151,25 @@ FOOTER_CLOSING: Final = N_("Or tell a member of staff right away.")
 CLINIC_PHONE_LABEL: Final = N_("Your clinic's phone number:")
 
 
+# --- The start page -----------------------------------------------------------------------
+
+START_INTRO: Final = wording(
+    N_(
+        "Isotretinoin (often called Accutane) is a strong medicine for severe acne. This check helps you and "
+        "your care team get ready to talk about it."
+    ),
+    N_(
+        "Isotretinoin (often called Roaccutane) is a strong medicine for severe acne. This check helps you "
+        "and your care team get ready to talk about it."
+    ),
+)
+#: What the check is for and who it is for (the minimum age is R-N01's).
+START_POINTS: Final = (
+    N_("It is for people aged 12 or older with acne. A parent or guardian can fill it in with a child."),
+    N_("It does not decide your treatment. Only a doctor or other prescriber can do that."),
+)
+
+
 # --- The About isotretinoin page ------------------------------------------------------------
 
 
@@ -197,9 +216,10 @@ ABOUT_PAGE: Final = (
     _part(
         Block.LIST,
         N_(
-            "It shrinks the oil glands in your skin. Your skin makes less oil, so fewer acne germs can live "
-            "in it.\n"
-            "It calms the swollen, painful lumps (nodules) that can leave scars.\n"
+            "It shrinks the oil glands in your skin, by an estimated 35 to 58 percent. Your skin makes less "
+            "oil, so fewer acne bacteria can live in it.\n"
+            "It calms the swollen, painful lumps (nodules) that can break the walls of hair follicles and "
+            "leave scars.\n"
             "It slows the build-up of skin cells that block pores."
         ),
     ),
@@ -232,3 +252,24 @@ ABOUT_PAGE: Final = (
         ),
     ),
 )
+
+
+def every_text() -> tuple[str, ...]:
+    """Every patient-facing text of this module, both jurisdictions, once each (translation, review)."""
+    texts: list[str] = [
+        *(text for wording_ in OUTCOME_EXPLANATIONS.values() for text in (wording_.us, wording_.uk)),
+        *URGENT_EXPLANATIONS.values(),
+        *NEXT_STEPS,
+        CLINIC_PHONE_STEP,
+        *(text for panel in CONTACT_PANELS.values() for text in (panel.title, panel.closing)),
+        *(contact.label for panel in CONTACT_PANELS.values() for contact in panel.contacts),
+        FOOTER_TITLE,
+        FOOTER_INTRO,
+        FOOTER_CLOSING,
+        CLINIC_PHONE_LABEL,
+        START_INTRO.us,
+        START_INTRO.uk,
+        *START_POINTS,
+        *(text for part in ABOUT_PAGE for text in (part.wording.us, part.wording.uk)),
+    ]
+    return tuple(dict.fromkeys(texts))
