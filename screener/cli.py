@@ -1,7 +1,7 @@
 """The ``screener`` command: evaluate answers, print the rule catalogue, serve the app.
 
 Exit status: 0 on success, 2 on invalid input (one line per problem on standard error,
-nothing on standard output).
+nothing on standard output), 1 if a clinic setting (SCREENER_JURISDICTION ...) is invalid.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from typing import Any, BinaryIO
 
 import click
 
+from screener.config import ConfigError, load_clinic_config
 from screener.documents import errors_json, evaluate_document, load_document
-from screener.rules import CURRENT_RULESET, QUESTIONS, InvalidInput
+from screener.rules import CURRENT_RULESET, QUESTIONS, ClinicConfig, InvalidInput
 
 INVALID_INPUT = 2
 
@@ -32,12 +33,20 @@ def main() -> None:
 @click.argument("file", type=click.File("rb"), default="-")
 @click.option("--jsonl", is_flag=True, help="One input object per line; one result per output line.")
 def evaluate(file: BinaryIO, jsonl: bool) -> None:
-    """Evaluate {"answers": {...}, "config": {...}} from FILE (default: standard input)."""
+    """Evaluate {"answers": {...}, "config": {...}} from FILE (default: standard input).
+
+    Without "config", the clinic's SCREENER_* settings apply (as in the app); each key sent in
+    "config" overrides that one setting.
+    """
+    try:
+        clinic = load_clinic_config()
+    except ConfigError as misconfigured:
+        raise click.ClickException(str(misconfigured)) from misconfigured
     data = file.read()
     if jsonl:
-        sys.exit(_evaluate_lines(data))
+        sys.exit(_evaluate_lines(data, clinic))
     try:
-        decision = evaluate_document(load_document(data))
+        decision = evaluate_document(load_document(data), clinic)
     except InvalidInput as invalid:
         for error in invalid.errors:
             click.echo(str(error), err=True)
@@ -45,14 +54,14 @@ def evaluate(file: BinaryIO, jsonl: bool) -> None:
     click.echo(_dump(decision.to_json()))
 
 
-def _evaluate_lines(data: bytes) -> int:
+def _evaluate_lines(data: bytes, clinic: ClinicConfig) -> int:
     """Each line is evaluated on its own; a bad line yields {"errors": [...]} in its place."""
     status = 0
     for number, line in enumerate(data.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            payload: object = evaluate_document(load_document(line)).to_json()
+            payload: object = evaluate_document(load_document(line), clinic).to_json()
         except InvalidInput as invalid:
             payload = errors_json(invalid.errors)
             for error in invalid.errors:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -81,6 +81,17 @@ SETTINGS = (
     Setting("RATELIMIT_STORAGE_URI", "memory://", _text, "Flask-Limiter storage; redis://... with several servers"),
 )
 SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS}
+#: The settings the rules read (rules.md section 2), which ``clinic_config()`` turns into a ClinicConfig.
+CLINIC_SETTINGS = tuple(
+    SETTINGS_BY_NAME[name]
+    for name in (
+        "JURISDICTION",
+        "PHQ2_CUTOFF",
+        "PHQ9_REVIEW_CUTOFF",
+        "UK_UNDER18_SECOND_PRESCRIBER",
+        "TG_REVIEW_THRESHOLD_MG_DL",
+    )
+)
 
 #: Secret keys that must never reach production.
 WEAK_SECRET_KEYS = frozenset({"", "dev", "changeme", "secret", "development"})
@@ -89,21 +100,36 @@ MIN_SECRET_KEY_LENGTH = 32
 
 def load(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Defaults, then ``SCREENER_*`` environment variables, then explicit overrides (tests)."""
-    environ = os.environ if environ is None else environ
-    settings: dict[str, Any] = {setting.name: setting.default for setting in SETTINGS}
-    for setting in SETTINGS:
-        raw = environ.get(f"SCREENER_{setting.name}")
-        if raw is None:
-            continue
-        try:
-            settings[setting.name] = setting.parse(raw)
-        except ValueError as error:
-            raise ConfigError(f"SCREENER_{setting.name} must be {EXPECTED[setting.parse]} ({setting.help})") from error
+    settings = _read(SETTINGS, environ)
     settings.update(overrides or {})
     _check_secret_key(settings)
     settings["CLINIC_CONFIG"] = clinic_config(settings)
     settings.update(_derived_flask_settings(settings))
     return settings
+
+
+def load_clinic_config(environ: Mapping[str, str] | None = None) -> ClinicConfig:
+    """The clinic's rule settings alone, read exactly as ``load()`` reads them for the app.
+
+    For the ``screener evaluate`` command, which needs no secret key, database or Flask.
+    """
+    return clinic_config(_read(CLINIC_SETTINGS, environ))
+
+
+def _read(settings: Iterable[Setting], environ: Mapping[str, str] | None) -> dict[str, Any]:
+    """Each setting's default, or its ``SCREENER_*`` environment variable parsed."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for setting in settings:
+        raw = environ.get(f"SCREENER_{setting.name}")
+        if raw is None:
+            values[setting.name] = setting.default
+            continue
+        try:
+            values[setting.name] = setting.parse(raw)
+        except ValueError as error:
+            raise ConfigError(f"SCREENER_{setting.name} must be {EXPECTED[setting.parse]} ({setting.help})") from error
+    return values
 
 
 def _check_secret_key(settings: dict[str, Any]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import NoReturn
 
-from screener.rules import Decision, FieldError, InvalidInput, evaluate, parse_request
+from screener.rules import ClinicConfig, Decision, FieldError, InvalidInput, evaluate, parse_request
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -25,9 +25,13 @@ def load_document(text: str | bytes) -> object:
     raise InvalidInput([FieldError("input", message)])
 
 
-def evaluate_document(document: object) -> Decision:
-    """``{"answers": {...}, "config": {...}}`` -> Decision; other keys are ignored."""
-    answers, config = parse_request(document)
+def evaluate_document(document: object, clinic: ClinicConfig) -> Decision:
+    """``{"answers": {...}, "config": {...}}`` -> Decision; other keys are ignored.
+
+    ``clinic`` is this clinic's configuration (the ``SCREENER_*`` settings); each key the document
+    sends in ``config`` overrides that one setting, and without ``config`` the clinic's apply.
+    """
+    answers, config = parse_request(document, clinic)
     return evaluate(answers, config)
 
 

@@ -68,3 +68,29 @@ def test_clinic_settings_reach_the_rules() -> None:
     settings = config.load({"SCREENER_JURISDICTION": "UK", "SCREENER_TG_REVIEW_THRESHOLD_MG_DL": "500"})
     assert settings["CLINIC_CONFIG"].jurisdiction.value == "UK"
     assert settings["CLINIC_CONFIG"].tg_review_threshold_mg_dl == 500
+
+
+def test_the_command_line_reads_the_clinic_settings_as_the_app_does() -> None:
+    environ = {
+        "SCREENER_JURISDICTION": "UK",
+        "SCREENER_PHQ2_CUTOFF": "2",
+        "SCREENER_UK_UNDER18_SECOND_PRESCRIBER": "yes",
+        "SCREENER_TG_REVIEW_THRESHOLD_MG_DL": "500",
+    }
+    assert config.load_clinic_config(environ) == config.load(environ)["CLINIC_CONFIG"]
+    assert config.load_clinic_config({}) == config.load({})["CLINIC_CONFIG"]
+    # Evaluating needs no secret key, even in production.
+    production = {"SCREENER_ENV": "production", "SCREENER_JURISDICTION": "UK"}
+    assert config.load_clinic_config(production).jurisdiction.value == "UK"
+
+
+@pytest.mark.parametrize(
+    ("environ", "problem"),
+    [
+        ({"SCREENER_JURISDICTION": "FR"}, "SCREENER_JURISDICTION must be one of: US, UK"),
+        ({"SCREENER_PHQ2_CUTOFF": "x"}, "SCREENER_PHQ2_CUTOFF must be a whole number"),
+    ],
+)
+def test_the_command_lines_clinic_settings_are_checked_as_the_apps(environ: dict[str, str], problem: str) -> None:
+    with pytest.raises(config.ConfigError, match=problem):
+        config.load_clinic_config(environ)

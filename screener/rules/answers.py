@@ -9,10 +9,10 @@ duplicate code or a wrong shape is an error the caller must see. A missing answe
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import TypeVar
 
-from .clinic import ClinicConfig, Jurisdiction
+from .clinic import DEFAULT_CONFIG, ClinicConfig, Jurisdiction
 from .questions import QUESTIONS_BY_ID, AnswerValue, Kind, Question, enabled_answers
 
 _T = TypeVar("_T")
@@ -118,14 +118,17 @@ def _flag(value: object) -> bool:
     raise _Problem("must be true or false")
 
 
-def parse_config(raw: object) -> ClinicConfig:
-    """Validate the clinic configuration keys of rules.md section 2 (absent keys: defaults)."""
+def parse_config(raw: object, base: ClinicConfig = DEFAULT_CONFIG) -> ClinicConfig:
+    """Validate the clinic configuration keys of rules.md section 2.
+
+    Each key sent replaces that one setting of ``base`` (the clinic's own configuration; by
+    default the rules.md defaults); absent keys, or no ``config`` at all, keep ``base``'s.
+    """
     if raw is None:
-        return ClinicConfig()
+        return base
     if not isinstance(raw, dict):
         raise InvalidInput([FieldError("config", "must be an object")])
     errors: list[FieldError] = []
-    default = ClinicConfig()
 
     def setting(key: str, check: Callable[[object], _T], fallback: _T) -> _T:
         if key not in raw:
@@ -136,15 +139,14 @@ def parse_config(raw: object) -> ClinicConfig:
             errors.append(FieldError(f"config.{key}", str(problem)))
             return fallback
 
-    config = ClinicConfig(
-        jurisdiction=setting("jurisdiction", _jurisdiction, default.jurisdiction),
-        phq2_cutoff=setting("phq2_cutoff", _whole(0, 6), default.phq2_cutoff),
-        phq9_review_cutoff=setting("phq9_review_cutoff", _whole(0, 27), default.phq9_review_cutoff),
-        uk_under18_second_prescriber=setting(
-            "uk_under18_second_prescriber", _flag, default.uk_under18_second_prescriber
-        ),
+    config = replace(
+        base,
+        jurisdiction=setting("jurisdiction", _jurisdiction, base.jurisdiction),
+        phq2_cutoff=setting("phq2_cutoff", _whole(0, 6), base.phq2_cutoff),
+        phq9_review_cutoff=setting("phq9_review_cutoff", _whole(0, 27), base.phq9_review_cutoff),
+        uk_under18_second_prescriber=setting("uk_under18_second_prescriber", _flag, base.uk_under18_second_prescriber),
         tg_review_threshold_mg_dl=setting(
-            "tg_review_threshold_mg_dl", _optional_whole(0, 10000), default.tg_review_threshold_mg_dl
+            "tg_review_threshold_mg_dl", _optional_whole(0, 10000), base.tg_review_threshold_mg_dl
         ),
     )
     known = {field.name for field in fields(ClinicConfig)}
@@ -175,14 +177,17 @@ def parse_answers(raw: object, config: ClinicConfig) -> Answers:
     return Answers(kept, discarded)
 
 
-def parse_request(raw: object) -> tuple[Answers, ClinicConfig]:
-    """``{"answers": {...}, "config": {...}}``; other keys (a case's id, expected...) are ignored."""
+def parse_request(raw: object, base: ClinicConfig = DEFAULT_CONFIG) -> tuple[Answers, ClinicConfig]:
+    """``{"answers": {...}, "config": {...}}``; other keys (a case's id, expected...) are ignored.
+
+    The configuration is ``base`` (the clinic's) with each key sent in ``config`` replacing its own.
+    """
     if not isinstance(raw, dict):
         raise InvalidInput([FieldError("input", 'must be a JSON object with an "answers" object')])
     errors: list[FieldError] = []
-    config = ClinicConfig()
+    config = base
     try:
-        config = parse_config(raw.get("config"))
+        config = parse_config(raw.get("config"), base)
     except InvalidInput as invalid:
         errors.extend(invalid.errors)
     if "answers" not in raw:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from screener.documents import errors_json, evaluate_document, load_document
-from screener.rules import QUESTIONS, SECTIONS, InvalidInput, Kind, Question
+from screener.rules import QUESTIONS, SECTIONS, ClinicConfig, InvalidInput, Kind, Question
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -15,8 +15,10 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 def evaluate() -> ResponseReturnValue:
     if not request.is_json:
         return jsonify(errors=[{"field": "request", "message": "send the answers as application/json"}]), 415
+    # Without "config" the request gets this clinic's settings; each key it sends overrides one.
+    clinic: ClinicConfig = current_app.config["CLINIC_CONFIG"]
     try:
-        decision = evaluate_document(load_document(request.get_data(cache=False)))
+        decision = evaluate_document(load_document(request.get_data(cache=False)), clinic)
     except InvalidInput as invalid:
         return jsonify(errors_json(invalid.errors)), 400
     return jsonify(decision.to_json())

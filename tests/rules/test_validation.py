@@ -138,3 +138,37 @@ def test_the_phq2_cutoff_decides_whether_items_3_to_8_are_kept() -> None:
 def test_pick_all_answers_are_kept_in_catalogue_order() -> None:
     answers = parse_answers(answers_with(sites=["back", "face"]), ClinicConfig())
     assert answers.get("sites") == ("face", "back")
+
+
+UK_CLINIC = ClinicConfig(Jurisdiction.UK, phq2_cutoff=2, phq9_review_cutoff=15, tg_review_threshold_mg_dl=500)
+
+
+@pytest.mark.parametrize("raw", [None, {}])
+def test_without_config_keys_the_base_configuration_applies(raw: Any) -> None:
+    assert parse_config(raw, UK_CLINIC) == UK_CLINIC
+    assert parse_request({"answers": {}, "config": raw}, UK_CLINIC)[1] == UK_CLINIC
+    assert parse_request({"answers": {}}, UK_CLINIC)[1] == UK_CLINIC
+
+
+def test_each_key_sent_overrides_only_that_setting_of_the_base() -> None:
+    assert parse_config({"jurisdiction": "US"}, UK_CLINIC) == ClinicConfig(Jurisdiction.US, 2, 15, False, 500)
+    assert parse_config({"tg_review_threshold_mg_dl": None}, UK_CLINIC) == ClinicConfig(Jurisdiction.UK, 2, 15)
+    _, config = parse_request({"answers": {}, "config": {"phq2_cutoff": 3, "jurisdiction": "US"}}, UK_CLINIC)
+    assert config == ClinicConfig(Jurisdiction.US, 3, 15, False, 500)
+
+
+def test_the_base_is_the_rules_md_default_when_none_is_given() -> None:
+    assert parse_config({"phq2_cutoff": 2}) == ClinicConfig(phq2_cutoff=2)
+    assert parse_request({"answers": {}})[1] == ClinicConfig()
+
+
+def test_the_base_phq2_cutoff_decides_which_answers_are_kept() -> None:
+    raw = {"answers": answers_with(phq9_q1=1, phq9_q2=1, phq9_q3=2)}
+    assert parse_request(raw, UK_CLINIC)[0].get("phq9_q3") == 2
+    assert parse_request({**raw, "config": {"phq2_cutoff": 3}}, UK_CLINIC)[0].get("phq9_q3") is None
+
+
+def test_invalid_keys_are_still_errors_with_a_base() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_request({"answers": {"age_years": 200}, "config": {"jurisdiction": "FR", "colour": "x"}}, UK_CLINIC)
+    assert {error.field for error in caught.value.errors} == {"age_years", "config.jurisdiction", "config.colour"}
