@@ -637,6 +637,17 @@ QUESTIONS: Final[tuple[Question, ...]] = (
 
 QUESTIONS_BY_ID: Final[Mapping[str, Question]] = {question.id: question for question in QUESTIONS}
 
+#: Questions that feed no rule, derived value or enable condition, and why they are asked anyway.
+#: Clinicians see every answer; tests/rules/test_question_coverage.py fails for any other unread
+#: question, and for an entry here that a rule has come to read.
+INFORMATIONAL: Final[Mapping[str, str]] = {
+    "completed_by": "shown to clinicians: who filled in the form (the patient, a parent or guardian, or a nurse); "
+    "no rule depends on it, and R-R14 only checks that it was answered",
+    "sites": "shown to clinicians; no rule uses where the acne is",
+    "topical_rx_12wk": "shown to clinicians; by design one topical course does not count towards signal "
+    "(rules.md section 5: NICE asks for two completed courses or an oral antibiotic)",
+}
+
 
 def questions_in(section: str) -> tuple[Question, ...]:
     return tuple(question for question in QUESTIONS if question.section == section)
