@@ -159,13 +159,65 @@ def test_an_under_12_finishes_after_section_a(app: Flask, patient: Patient) -> N
     response = patient.answer("A", {"completed_by": "parent_guardian", "age_years": "11"})
     assert response.headers["Location"] == "/check"
     assert patient.get("/questions/C").headers["Location"] == "/check"
+    assert patient_texts.UNDER_12_CHECK in patient.get("/check").get_data(as_text=True)  # why it ends so early
     html = complete_from_check(patient)
     assert "Isotretinoin is not an option right now" in html
-    assert "not approved for children under 12" in html
+    # The reason leads: the age warning comes before the explanation and every other warning.
+    why = html.index("<h2>Why</h2>")
+    age = html.index("not approved for children under 12")
+    assert why < age < html.index("What this means") < html.index("birth defects")
+    assert patient_texts.CONSIDER_LATER in html
     with db_of(app).read() as session:
         version = session.scalars(select(models.ScreeningVersion)).one()
     assert version.outcome == "NOT_APPROPRIATE_NOW"
     assert version.fired_rules.count("R-N01") == 1
+
+
+def test_an_urgent_result_speaks_with_one_voice(patient: Patient) -> None:
+    """Issue 8: outcome, then the help panel and its warning, then the rest folded away for later."""
+    patient.start()
+    for section in "ABCD":
+        patient.answer(section, ADULT[section])
+    patient.answer("E", ADULT["E"] | {"phq9_q9": "1"})
+    patient.answer("E", ADULT["E"] | {"phq9_q9": "1", "suicide_now": "no"})
+    for section in "FGH":
+        patient.answer(section, ADULT[section])
+    html = complete_from_check(patient)
+    outcome, panel = html.index("Please get help today"), html.index("crisis-panel--crisis")
+    soon = html.index("We have told your care team. If you have not heard from us")
+    folded = html.index('<details class="details">')
+    assert outcome < panel < soon < folded < html.index("birth defects")
+    assert patient_texts.STOP_OR_CARRY_ON not in html  # the questionnaire is finished
+    assert "before or at your visit" not in html  # the care team has been told already
+    assert 'href="sms:988"' in html.split('class="crisis-footer"')[0]  # text 988 in the panel too
+
+
+def test_a_pregnant_result_leads_with_its_reason(patient: Patient) -> None:
+    pregnant = {
+        "can_get_pregnant": "yes",
+        "pregnant_now": "yes",
+        "planning_pregnancy_6mo": "no",
+        "breastfeeding": "no",
+        "contraception_methods": ["condoms"],
+        "willing_pregnancy_prevention": "yes",
+    }
+    patient.start()
+    patient.answer("A", ADULT["A"])
+    assert patient.answer("B", pregnant).status_code == 200  # the follow-ups open first
+    assert patient.answer("B", pregnant).status_code == 302
+    for section in "CDEFGH":
+        patient.answer(section, ADULT[section])
+    html = complete_from_check(patient)
+    assert (
+        html.index("<h2>Why</h2>") < html.index("must never be taken during pregnancy") < html.index("What this means")
+    )
+
+
+def test_a_discussion_result_has_no_why_section(patient: Patient) -> None:
+    html = complete(patient)
+    assert "<h2>Why</h2>" not in html
+    assert patient_texts.CONSIDER_LATER not in html
+    assert "before or at your visit" in html
 
 
 def complete_from_check(patient: Patient) -> str:

@@ -53,6 +53,8 @@ RULES: Final[tuple[Rule, ...]] = (
 #: Rules whose firing alerts staff and shows an urgent panel at once (rules.md BT1).
 URGENT_RULE_IDS: Final = frozenset(rule.id for rule in RULES if rule.alerts_staff)
 _PANEL_OF_RULE: Final = {rule.id: rule.panel for rule in RULES if rule.panel is not None}
+#: Each outcome rule's warning and the outcome it sets: the result leads with the warnings behind it.
+OUTCOME_OF_WARNING: Final = {rule.warning.id: rule.outcome for rule in RULES if rule.outcome and rule.warning}
 #: The urgent rules' warnings, by the panel they belong to (the result page shows them in it).
 PANEL_OF_WARNING: Final = {rule.warning.id: rule.panel for rule in RULES if rule.panel and rule.warning}
 
@@ -90,6 +92,7 @@ ERROR_RULE: Final = Rule(
 __all__ = [
     "ERROR_RULE",
     "OUTCOME_LABELS",
+    "OUTCOME_OF_WARNING",
     "OUTCOME_RANK",
     "PANEL_OF_WARNING",
     "RULES",

@@ -66,6 +66,20 @@ NEXT_STEPS: Final = (
 CLINIC_PHONE_STEP: Final = N_("Questions before your visit? Call %(clinic)s on %(phone)s.")
 
 
+#: Introduces the warnings of a result that is not a discussion now: they apply only to a later start.
+CONSIDER_LATER: Final = N_("If you and your doctor consider isotretinoin later, these warnings apply:")
+#: Check your answers for a person under 12: why the questionnaire ended after the first page.
+UNDER_12_CHECK: Final = N_(
+    "The person is under 12. Isotretinoin is not used for children under 12, so we do not need to ask the "
+    "other questions. Please send these answers so the care team can see them."
+)
+
+
+def next_steps(outcome: Outcome) -> tuple[str, ...]:
+    """ "What happens next", only where true: an urgent result's care team has already been told."""
+    return NEXT_STEPS[1:] if outcome is Outcome.URGENT_HELP else NEXT_STEPS
+
+
 def explanation(outcome: Outcome, panels: tuple[Panel, ...], jurisdiction: Jurisdiction) -> tuple[str, ...]:
     """What the outcome means, in the reader's jurisdiction (rules.md 6.1 for URGENT_HELP)."""
     if outcome is Outcome.URGENT_HELP:
@@ -128,12 +142,12 @@ MEDICAL_CONTACTS: Final = {
         _call(N_("If you are very unwell, call 999 or go to A&E."), "999"),
     ),
 }
-STOP_OR_CARRY_ON: Final = N_(
-    "You can also tell a member of staff now. You can stop here, or carry on with the questions."
-)
+TELL_STAFF: Final = N_("You can also tell a member of staff now.")
+#: Only on a question page, where it is true: the questionnaire is not finished yet.
+STOP_OR_CARRY_ON: Final = N_("You can stop here, or carry on with the questions.")
 
 CONTACT_PANELS: Final = {
-    (panel, jurisdiction): ContactPanel(panel, title, contacts[jurisdiction], STOP_OR_CARRY_ON)
+    (panel, jurisdiction): ContactPanel(panel, title, contacts[jurisdiction], TELL_STAFF)
     for panel, title, contacts in (
         (Panel.CRISIS, N_("Please get help today"), CRISIS_CONTACTS),
         (Panel.MEDICAL, N_("Your skin may need a doctor today"), MEDICAL_CONTACTS),
@@ -261,6 +275,9 @@ def every_text() -> tuple[str, ...]:
         *URGENT_EXPLANATIONS.values(),
         *NEXT_STEPS,
         CLINIC_PHONE_STEP,
+        CONSIDER_LATER,
+        UNDER_12_CHECK,
+        STOP_OR_CARRY_ON,
         *(text for panel in CONTACT_PANELS.values() for text in (panel.title, panel.closing)),
         *(contact.label for panel in CONTACT_PANELS.values() for contact in panel.contacts),
         FOOTER_TITLE,

@@ -15,9 +15,11 @@ from screener import store
 from screener.clock import utcnow
 from screener.db import get_db
 from screener.rules import (
+    OUTCOME_OF_WARNING,
     PANEL_OF_WARNING,
     Jurisdiction,
     Outcome,
+    age_gate_open,
     asked_questions,
     parse_answers,
     patient_texts,
@@ -61,7 +63,8 @@ def check() -> ResponseReturnValue:
         for section in PATIENT_SECTIONS
         if any(q.section == section.id for q in asked)
     ]
-    return render_template("patient/check.html", groups=groups, form=FlaskForm())
+    under_12 = not age_gate_open(answers, clinic())  # the questionnaire ended after the first page
+    return render_template("patient/check.html", groups=groups, form=FlaskForm(), under_12=under_12)
 
 
 @bp.post("/submit")
@@ -112,17 +115,24 @@ def result() -> ResponseReturnValue:
         version = store.current_version(db, screening)
         outcome = Outcome(version.outcome)
         jurisdiction = Jurisdiction(version.jurisdiction)
-        panels = contact_panels(version.warnings, version.fired_rules, jurisdiction)
+        others = [w for w in version.warnings if w["id"] not in PANEL_OF_WARNING]
+        # A "not now" result leads with the warnings behind it, in plain words (why first).
+        reasons = [w for w in others if OUTCOME_OF_WARNING.get(w["id"]) is outcome and outcome in WHY_FIRST]
         return render_template(
             "patient/result.html",
             outcome=outcome,
             reference_code=screening.reference_code,
-            # The urgent panels show their warnings first; the list below has the rest, in order.
-            panels=panels,
+            panels=contact_panels(version.warnings, version.fired_rules, jurisdiction),
             explanation=patient_texts.explanation(outcome, urgent_panels(version.fired_rules), jurisdiction),
-            warnings=[w for w in version.warnings if w["id"] not in PANEL_OF_WARNING],
+            next_steps=patient_texts.next_steps(outcome),
+            reasons=reasons,
+            warnings=[w for w in others if w not in reasons],
             warnings_language=version.language,
         )
+
+
+#: Outcomes whose result page starts with the reason: isotretinoin is not for now, or not first.
+WHY_FIRST = frozenset({Outcome.NOT_APPROPRIATE_NOW, Outcome.OTHER_TREATMENTS_FIRST})
 
 
 # --- Save and come back later -------------------------------------------------------------
