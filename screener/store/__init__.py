@@ -10,7 +10,9 @@ from screener.models import Draft, Screening, ScreeningVersion, StaffAlert
 
 from .screenings import (
     CODE_ALPHABET,
+    CodeKind,
     VersionRecord,
+    code_kind,
     complete_draft,
     create_draft,
     current_version,
@@ -31,11 +33,13 @@ from .screenings import (
 
 __all__ = [
     "CODE_ALPHABET",
+    "CodeKind",
     "Draft",
     "Screening",
     "ScreeningVersion",
     "StaffAlert",
     "VersionRecord",
+    "code_kind",
     "complete_draft",
     "create_draft",
     "current_version",

@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, delete, func, select
@@ -55,6 +56,11 @@ class VersionRecord:
     ruleset_hash: str
     jurisdiction: str
     config: Mapping[str, Any]
+    #: Every fired clinician-review rule, whatever the outcome (rules.md section 9); the queue
+    #: surfaces a screening that has any.
+    review_flags: Sequence[str] = ()
+    #: R-R16 fired: listed before the other non-urgent screenings in the queue.
+    priority: bool = False
 
 
 # --- Codes and secrets --------------------------------------------------------------------
@@ -71,6 +77,23 @@ def _new_code(length: int) -> str:
 
 def _is_code(normalised: str, length: int) -> bool:
     return len(normalised) == length and all(symbol in CODE_ALPHABET for symbol in normalised)
+
+
+class CodeKind(StrEnum):
+    """The two codes a person may hold: they differ in length, so a mix-up can be named."""
+
+    RESUME = "resume"  # continue saved answers (12 symbols)
+    REFERENCE = "reference"  # bring to the visit; staff find the screening with it (8 symbols)
+
+
+def code_kind(text: str) -> CodeKind | None:
+    """Which code this text is, however it was typed; ``None`` when it is neither."""
+    normalised = normalise_code(text[:64])
+    if _is_code(normalised, RESUME_CODE_LENGTH):
+        return CodeKind.RESUME
+    if _is_code(normalised, REFERENCE_CODE_LENGTH):
+        return CodeKind.REFERENCE
+    return None
 
 
 def _shown(code: str) -> str:
@@ -318,6 +341,8 @@ def new_screening(session: Session, record: VersionRecord, now: datetime) -> tup
             current_version=1,
             outcome=record.outcome,
             urgent=record.outcome == URGENT_HELP,
+            has_review_flags=bool(record.review_flags),
+            priority=record.priority,
             created_at=now,
             updated_at=now,
         )
@@ -346,6 +371,8 @@ def new_version(screening: Screening, number: int, record: VersionRecord, now: d
         language=record.language,
         clinician_notes=plain_json(record.clinician_notes),
         fired_rules=plain_json(record.fired_rules),
+        review_flags=plain_json(record.review_flags),
+        priority=record.priority,
         ruleset_version=record.ruleset_version,
         ruleset_hash=record.ruleset_hash,
         jurisdiction=record.jurisdiction,

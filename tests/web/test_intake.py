@@ -403,6 +403,13 @@ def test_find_a_self_screen_by_its_code_however_it_is_typed(app: Flask, staff: S
     assert audit_intact(app)
 
 
+def test_a_resume_code_typed_into_find_says_which_code_it_is(app: Flask, staff: Staff) -> None:
+    browser = staff("nurse")
+    response = browser.get("/staff/find", query_string={"code": "7kq2-m9xd-4hjt"})
+    assert response.status_code == 400
+    assert "That is a code to continue saved answers" in response.get_data(as_text=True)
+
+
 def test_an_unknown_code_is_an_error_and_keeps_what_was_typed(app: Flask, staff: Staff) -> None:
     browser = staff("nurse")
     response = browser.get("/staff/find", query_string={"code": "zzzz-zzzz"})

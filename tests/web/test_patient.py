@@ -379,6 +379,34 @@ def test_save_and_come_back_later(app: Flask, patient: Patient) -> None:
     assert draft_answers(app)["can_get_pregnant"] == "no"
 
 
+def test_new_questions_are_tagged_and_the_notice_links_to_the_first(patient: Patient) -> None:
+    patient.start()
+    patient.answer("A", ADULT["A"])
+    html = patient.answer("B", {"can_get_pregnant": "yes", "breastfeeding": "no"}).get_data(as_text=True)
+    notice = html.split('<div class="notice" role="status" tabindex="-1" data-autofocus>')[1].split("</div>")[0]
+    assert 'href="#q-pregnant_now"' in notice  # the first new question
+    assert html.count('<strong class="tag tag--new">New question</strong>') == 4
+
+
+def test_the_right_now_question_is_announced_on_the_crisis_page(patient: Patient) -> None:
+    patient.start()
+    for section in "ABCD":
+        patient.answer(section, ADULT[section])
+    html = patient.answer("E", ADULT["E"] | {"phq9_q9": "1"}).get_data(as_text=True)
+    assert html.index("crisis-panel--crisis") < html.index('href="#q-suicide_now"')  # help first, then the notice
+    assert html.count("data-autofocus") == 1  # the panel takes the focus
+    assert html.count('<strong class="tag tag--new">New question</strong>') == 1
+
+
+def test_a_reference_code_typed_into_resume_says_which_code_it_is(patient: Patient) -> None:
+    html = complete(patient)
+    reference = html.split('class="reference-code">')[1].split("<")[0]
+    patient.get("/resume")
+    response = patient.post("/resume", {"code": reference})
+    assert response.status_code == 400
+    assert "That is your reference code, for your visit" in response.get_data(as_text=True)
+
+
 def test_resume_codes_are_rate_limited(patient: Patient) -> None:
     statuses = [patient.post("/resume", {"code": f"AAAA-BBBB-{n:04d}"}).status_code for n in range(12)]
     assert statuses[:10] == [400] * 10

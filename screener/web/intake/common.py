@@ -51,7 +51,6 @@ FORM_KEYS = "intake_forms"
 FORM_KEYS_KEPT = 12
 FORM_KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 ACTION_TAKEN_MAX = 1000
-REFERENCE_CODE_SYMBOLS = 8
 #: The latest time zone is UTC+14: a birth "today" at any clinic is never in the future there.
 LATEST_UTC_OFFSET = timedelta(hours=14)
 RULE_TITLES = {rule.id: rule.title for rule in RULES}

@@ -13,11 +13,10 @@ from screener.clock import utcnow
 from screener.db import get_db
 from screener.models import StaffUser
 from screener.store import intake as intake_store
-from screener.store.screenings import CODE_ALPHABET, count_open_alerts
+from screener.store.screenings import count_open_alerts
 from screener.web.access import CARE_TEAM, audit, current_staff, requires
 from screener.web.intake.common import (
     ACTION_TAKEN_MAX,
-    REFERENCE_CODE_SYMBOLS,
     RULE_TITLES,
     bp,
     detail_url,
@@ -43,7 +42,8 @@ def find() -> ResponseReturnValue:
     if not typed:
         return render_template("intake/find.html", code="", error="Enter the reference code"), 400
     normalised = store.normalise_code(typed)
-    well_formed = len(normalised) == REFERENCE_CODE_SYMBOLS and all(symbol in CODE_ALPHABET for symbol in normalised)
+    kind = store.code_kind(typed)
+    well_formed = kind is store.CodeKind.REFERENCE
     with get_db().write() as db:
         screening = store.find_screening_by_reference(db, typed) if well_formed else None
         found = screening is not None
@@ -61,7 +61,12 @@ def find() -> ResponseReturnValue:
     if screening is not None:
         return redirect(detail_url(screening.id))
     error = "No screening has that reference code."
-    if not well_formed:
+    if kind is store.CodeKind.RESUME:
+        error = (
+            "That is a code to continue saved answers (12 letters and numbers), not a reference code. "
+            "The patient can use it on the start page to finish the check; the reference code comes with the result."
+        )
+    elif not well_formed:
         error += " Reference codes have 8 letters and numbers, like 7KQ2-M9XD."
     return render_template("intake/find.html", code=typed, error=error), 404 if well_formed else 400
 

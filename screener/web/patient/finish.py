@@ -176,6 +176,11 @@ def resume() -> ResponseReturnValue:
                 session[DRAFT_KEY] = found[1]
                 return redirect(_first_unanswered_url(answers))
             error = _("We could not find saved answers with that code. Check the code, or start again.")
+            if store.code_kind(code) is store.CodeKind.REFERENCE:
+                error = _(
+                    "That is your reference code, for your visit: show it to the staff. To continue saved "
+                    "answers, use the 12-character code you got when you saved them."
+                )
     status = 400 if error else 200
     return render_template("patient/resume.html", form=form, error=error), status
 
