@@ -72,6 +72,15 @@ def test_start_page_explains_the_service_and_shows_crisis_contacts(patient: Pati
     assert response.headers["Cache-Control"] == "no-store"
 
 
+def test_every_page_names_its_icon_so_browsers_do_not_ask_for_a_missing_one(patient: Patient) -> None:
+    html = patient.get("/").get_data(as_text=True)
+    icon = html.split('<link rel="icon" href="')[1].split('"')[0]
+    response = patient.get(icon)
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
+    response.close()
+
+
 def test_a_complete_adult_journey_stores_one_screening_with_its_decision(app: Flask, patient: Patient) -> None:
     html = complete(patient)
     assert "It makes sense to talk with your doctor about isotretinoin" in html
