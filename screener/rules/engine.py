@@ -183,7 +183,8 @@ def _patient_texts() -> dict[str, object]:
         },
         "urgent_explanations": {panel.value: text for panel, text in patient_texts.URGENT_EXPLANATIONS.items()},
         "next_steps": [*patient_texts.NEXT_STEPS, patient_texts.CLINIC_PHONE_STEP],
-        "result_page": [patient_texts.CONSIDER_LATER, patient_texts.UNDER_12_CHECK, patient_texts.STOP_OR_CARRY_ON],
+        "result_page": [patient_texts.CONSIDER_LATER, patient_texts.STOP_OR_CARRY_ON],
+        "check_page": [patient_texts.UNDER_12_CHECK, patient_texts.HEALTH_NUDGE],
         "contact_panels": [
             [
                 panel.panel.value,

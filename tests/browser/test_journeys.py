@@ -15,6 +15,7 @@ from tests.browser.ui import (
     Words,
     answer,
     answer_page,
+    assert_accessible,
     choose_language,
     complete,
     expect_heading,
@@ -30,12 +31,6 @@ DISCUSSION = "It makes sense to talk with your doctor about isotretinoin"
 NOT_NOW = "Isotretinoin is not an option right now"
 URGENT = "Please get help today"
 OTHER_FIRST = "Other treatments are usually tried first"
-
-
-def assert_accessible(page: Page, where: str) -> None:
-    """Each outcome's result page has its own colours: audit the ones the journeys reach, too."""
-    found = axe.violations(page)
-    assert not found, axe.report(f"{where} ({page.url})", found)
 
 
 def test_adult_journey_reaches_a_discussion_and_a_reference_code(

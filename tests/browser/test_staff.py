@@ -8,23 +8,11 @@ journey checks that its pages asked nothing of any host but the app itself.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, expect
 
-from screener.rules import (
-    QUESTIONS_BY_ID,
-    RULES,
-    URGENT_RULE_IDS,
-    Decision,
-    Kind,
-    Outcome,
-    evaluate,
-    parse_answers,
-    parse_config,
-)
+from screener.rules import RULES, URGENT_RULE_IDS, Outcome
 from screener.rules.questions import SECTIONS_BY_ID
 from screener.rules.sources import SOURCES
 from tests.browser.conftest import (
@@ -39,49 +27,29 @@ from tests.browser.conftest import (
 from tests.browser.ui import (
     ADULT_PAGES,
     INTAKE_ANSWERS,
-    REFERENCE_CODE,
     SCREENING_URL,
     Words,
     alert_banner,
+    answers_of,
     complete_with_urgent_mood,
+    decision_of,
     enter_intake,
     expect_heading,
     expect_result,
     follow_staff_link,
     open_alert_count,
+    particular,
     press,
+    reference_code,
     sign_in,
 )
-from tests.web.test_intake import stored_answers
 
 RULES_BY_ID = {rule.id: rule for rule in RULES}
-#: The live server's clinic: SCREENER_JURISDICTION=US, every other setting at its default.
-CLINIC = parse_config({"jurisdiction": "US"})
 UTC_TIME = r"\d{2} [A-Z][a-z]{2} \d{4} at \d{2}:\d{2} UTC"  # the alerts page: 29 Nov 2026 at 09:30 UTC
+#: The queue's table, named by its caption: the order it keeps ("Screenings, urgent first, then ...").
+QUEUE_TABLE = re.compile(r"^Screenings, urgent first\b")
 NURSE, CLINICIAN = STAFF_ACCOUNTS["nurse"], STAFF_ACCOUNTS["clinician"]
 EN = Words("en")
-
-
-def decision_of(answers: Mapping[str, Any]) -> Decision:
-    """What the rules decide for these form values (as the server stores them: a multiple choice as a list)."""
-    stored = {
-        key: [value] if QUESTIONS_BY_ID[key].kind is Kind.MULTI and isinstance(value, str) else value
-        for key, value in stored_answers(answers).items()
-    }
-    return evaluate(parse_answers(stored, CLINIC), CLINIC)
-
-
-def particular(page: Page, key: str) -> Locator:
-    """The value of one row of the screening's particulars (Reference code, Review status, Name ...)."""
-    rows = page.locator(".summary-list__row").filter(has=page.locator("dt", has_text=re.compile(rf"^{key}$")))
-    return rows.locator("dd")
-
-
-def reference_code(page: Page) -> str:
-    """The reference code of the screening page the browser is on."""
-    code = particular(page, "Reference code")
-    expect(code).to_have_text(REFERENCE_CODE)
-    return code.inner_text().strip()
 
 
 def outcome_option(outcome: Outcome) -> str:
@@ -155,7 +123,7 @@ def test_a_clinician_finds_the_intake_in_the_queue_reads_why_and_disagrees(
     page.get_by_label("Outcome", exact=True).select_option(label=outcome_option(expected.outcome))
     press(page, "Apply filters")
     expect(page).to_have_url(re.compile(rf"[?&]outcome={expected.outcome.value}(&|$)"))
-    rows = page.get_by_role("table", name="Screenings, urgent first, then newest").locator("tbody tr")
+    rows = page.get_by_role("table", name=QUEUE_TABLE).locator("tbody tr")
     expect(rows.filter(has_text=code)).to_have_count(1)
     expect(rows.filter(has_not_text=expected.outcome.value)).to_have_count(0)  # the filter holds
     row = rows.filter(has_text=code)
@@ -225,7 +193,7 @@ def test_an_urgent_self_screen_raises_an_alert_that_a_nurse_acknowledges(
     complete_with_urgent_mood(patient, EN)
     expect_result(patient, EN, Outcome.URGENT_HELP.label)
     code = patient.locator(".reference-code").inner_text().strip()
-    answers = {key: value for section in ADULT_PAGES.values() for key, value in section.items()}
+    answers = answers_of(ADULT_PAGES)
     urgent_rules = [
         rule
         for rule in decision_of({**answers, "phq9_q9": "1", "suicide_now": "no"}).fired_rules

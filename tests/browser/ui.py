@@ -17,9 +17,22 @@ from typing import Any
 from babel.messages.pofile import read_po
 from playwright.sync_api import Locator, Page, expect
 
-from screener.rules import QUESTIONS_BY_ID
-from screener.rules.questions import SECTIONS_BY_ID, Kind
-from tests.web.test_intake import INTAKE
+from screener.rules import (
+    PANEL_OF_WARNING,
+    QUESTIONS_BY_ID,
+    Contact,
+    Decision,
+    Jurisdiction,
+    Kind,
+    Panel,
+    evaluate,
+    parse_answers,
+    parse_config,
+    patient_texts,
+)
+from screener.rules.questions import SECTIONS_BY_ID
+from tests.browser import axe
+from tests.web.test_intake import INTAKE, stored_answers
 from tests.web.test_patient import ADULT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +44,8 @@ ADULT_PAGES: Mapping[str, Mapping[str, Any]] = ADULT
 #: Codes as shown: groups of four capitals or digits (the store's alphabet leaves out look-alikes).
 REFERENCE_CODE = re.compile(r"^[0-9A-Z]{4}-[0-9A-Z]{4}$")
 RESUME_CODE = re.compile(r"^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$")
+#: The live server's clinic (conftest.py): SCREENER_JURISDICTION=US, every other setting at its default.
+CLINIC = parse_config({"jurisdiction": "US"})
 
 
 @cache
@@ -136,6 +151,26 @@ def complete(page: Page, words: Words, pages: Mapping[str, Mapping[str, Any]] = 
     send_answers(page, words)
 
 
+def answers_of(pages: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The answers of a journey given page by page, as one mapping (later pages win)."""
+    return {key: value for answers in pages.values() for key, value in answers.items()}
+
+
+def decision_of(answers: Mapping[str, Any]) -> Decision:
+    """What the rules decide for these form values (as the server stores them: a multiple choice as a list)."""
+    stored = {
+        key: [value] if QUESTIONS_BY_ID[key].kind is Kind.MULTI and isinstance(value, str) else value
+        for key, value in stored_answers(answers).items()
+    }
+    return evaluate(parse_answers(stored, CLINIC), CLINIC)
+
+
+def assert_accessible(page: Page, where: str) -> None:
+    """axe finds no WCAG 2.2 A/AA violation on the page as it is now (the report names each node)."""
+    found = axe.violations(page)
+    assert not found, axe.report(f"{where} ({page.url})", found)
+
+
 def complete_with_urgent_mood(page: Page, words: Words) -> None:
     """The adult's journey with PHQ-9 item 9 "Several days" (and no thoughts of ending their life right now):
     the crisis panel on page E, then the URGENT_HELP result."""
@@ -151,6 +186,91 @@ def complete_with_urgent_mood(page: Page, words: Words) -> None:
     for section in "FGH":
         answer_page(page, section, ADULT_PAGES[section], words)
     send_answers(page, words)
+
+
+# --- Urgent contact panels (rules.md 6.1, BT1, BT2) ---------------------------------------------
+
+
+def urgent_panels(page: Page) -> Locator:
+    """Every urgent contact panel on the page, in page order."""
+    return page.locator("section.crisis-panel")
+
+
+def urgent_panel(page: Page, panel: Panel) -> Locator:
+    """The crisis contacts (``Panel.CRISIS``) or the same-day medical contacts (``Panel.MEDICAL``)."""
+    return page.locator(f"section.crisis-panel--{panel.value}")
+
+
+def crisis_footer(page: Page) -> Locator:
+    return page.locator("footer.crisis-footer")
+
+
+def dial_links(where: Locator) -> set[str]:
+    """The ``tel:`` and ``sms:`` links in part of a page."""
+    links = where.locator("a[href^='tel:'], a[href^='sms:']").all()
+    return {str(link.get_attribute("href")) for link in links}
+
+
+def expected_links(contacts: tuple[Contact, ...]) -> set[str]:
+    """The numbers to tap for these contacts: ``tel:`` each, and ``sms:`` those that take texts."""
+    calls = {f"tel:{contact.dial}" for contact in contacts if contact.dial}
+    return calls | {f"sms:{contact.dial}" for contact in contacts if contact.dial and contact.texts}
+
+
+def expect_urgent_panels(page: Page, words: Words, decision: Decision) -> None:
+    """Exactly the decision's urgent panels, in its order (crisis first), the first focused (read first).
+
+    Each is an alert named by its title, with the warnings of its rules and its contacts (numbers to tap),
+    all in the catalogue's words for the live server's jurisdiction.
+    """
+    shown = urgent_panels(page)
+    expect(shown).to_have_count(len(decision.panels))
+    for position, panel in enumerate(decision.panels):
+        content = patient_texts.CONTACT_PANELS[panel, decision.jurisdiction]
+        found = shown.nth(position)
+        expect(found).to_have_class(re.compile(rf"(^|\s)crisis-panel--{panel.value}(\s|$)"))
+        expect(found).to_have_attribute("role", "alert")
+        expect(found).to_have_accessible_name(words(content.title))
+        expect(found.get_by_role("heading", level=2)).to_have_text(words(content.title))
+        expect(found).to_be_visible()
+        for fired in decision.warnings:
+            if PANEL_OF_WARNING.get(fired.id) is panel:
+                for line in words(fired.text).split("\n"):  # a list text is its lead-in, then its items
+                    expect(found).to_contain_text(line)
+        for contact in content.contacts:
+            expect(found).to_contain_text(words(contact.label))
+        assert dial_links(found) == expected_links(content.contacts), f"the {panel.value} panel's numbers"
+    if decision.panels:
+        expect(shown.first).to_be_focused()
+
+
+def expect_crisis_footer(page: Page, words: Words, jurisdiction: Jurisdiction) -> None:
+    """The crisis footer of every patient page (BT2): the crisis contacts, never the medical ones."""
+    footer = crisis_footer(page)
+    expect(footer).to_have_count(1)
+    crisis = patient_texts.CRISIS_CONTACTS[jurisdiction]
+    for contact in crisis:
+        expect(footer).to_contain_text(words(contact.label))
+    for contact in patient_texts.MEDICAL_CONTACTS[jurisdiction]:
+        if contact not in crisis:
+            expect(footer).not_to_contain_text(words(contact.label))
+    assert dial_links(footer) == expected_links(crisis), "the crisis footer's numbers"
+
+
+def result_explanation(page: Page, words: Words) -> list[str]:
+    """The paragraphs right after the result page's heading "What this means", in order."""
+    heading = page.get_by_role("heading", level=2, name=words("What this means"), exact=True)
+    expect(heading).to_have_count(1)
+    texts: list[str] = heading.evaluate(
+        r"""heading => {
+          const texts = [];
+          for (let next = heading.nextElementSibling; next && next.tagName === "P"; next = next.nextElementSibling) {
+            texts.push(next.textContent.replace(/\s+/g, " ").trim());
+          }
+          return texts;
+        }"""
+    )
+    return texts
 
 
 # --- The staff pages (English only) ------------------------------------------------------------
@@ -195,6 +315,19 @@ def enter_intake(page: Page, name: str, born: date, answers: Mapping[str, Any] =
     fill_subject(page, name, born)
     answer(page, answers, STAFF)
     press(page, "Save intake")
+
+
+def particular(page: Page, key: str) -> Locator:
+    """The value of one row of the screening's particulars (Reference code, Review status, Name ...)."""
+    rows = page.locator(".summary-list__row").filter(has=page.locator("dt", has_text=re.compile(rf"^{key}$")))
+    return rows.locator("dd")
+
+
+def reference_code(page: Page) -> str:
+    """The reference code of the screening page the browser is on."""
+    code = particular(page, "Reference code")
+    expect(code).to_have_text(REFERENCE_CODE)
+    return code.inner_text().strip()
 
 
 def screening_id_of(page: Page) -> int:

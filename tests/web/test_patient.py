@@ -388,6 +388,29 @@ def test_save_and_come_back_later(app: Flask, patient: Patient) -> None:
     assert draft_answers(app)["can_get_pregnant"] == "no"
 
 
+def check_page_after(patient: Patient, pages: dict[str, dict[str, Any]]) -> str:
+    patient.start()
+    for section, answers in pages.items():
+        assert patient.answer(section, answers).status_code == 302, section
+    return patient.get("/check").get_data(as_text=True)
+
+
+def test_check_your_answers_folds_skipped_optional_questions_into_one_line(patient: Patient) -> None:
+    html = check_page_after(patient, ADULT)
+    acne = html.split("<h2 class=\"summary-heading\">Your acne</h2>")[1].split("</dl>")[0]
+    assert "4 optional questions" in acne  # inflammatory count, dark marks, fulminans, impact
+    assert "How much does your acne affect" not in acne  # no row of its own
+    assert 'href="/questions/C?return=check">Add answers' in acne
+    assert patient_texts.HEALTH_NUDGE not in html
+
+
+def test_skipping_every_health_and_medicine_question_gets_a_nudge_not_a_block(patient: Patient) -> None:
+    html = check_page_after(patient, ADULT | {"F": {}, "G": {}})
+    assert patient_texts.HEALTH_NUDGE in html
+    assert 'href="/questions/F?return=check">Add answers about your health' in html
+    assert patient.post("/submit").status_code == 302  # sending still works
+
+
 def test_new_questions_are_tagged_and_the_notice_links_to_the_first(patient: Patient) -> None:
     patient.start()
     patient.answer("A", ADULT["A"])

@@ -66,6 +66,11 @@ NEXT_STEPS: Final = (
 CLINIC_PHONE_STEP: Final = N_("Questions before your visit? Call %(clinic)s on %(phone)s.")
 
 
+#: Check your answers, when every health and medicine question was skipped: a nudge, never a block.
+HEALTH_NUDGE: Final = N_(
+    "You did not answer the questions about your health and medicines. These help your doctor check "
+    "isotretinoin is safe for you."
+)
 #: Introduces the warnings of a result that is not a discussion now: they apply only to a later start.
 CONSIDER_LATER: Final = N_("If you and your doctor consider isotretinoin later, these warnings apply:")
 #: Check your answers for a person under 12: why the questionnaire ended after the first page.
@@ -277,6 +282,7 @@ def every_text() -> tuple[str, ...]:
         CLINIC_PHONE_STEP,
         CONSIDER_LATER,
         UNDER_12_CHECK,
+        HEALTH_NUDGE,
         STOP_OR_CARRY_ON,
         *(text for panel in CONTACT_PANELS.values() for text in (panel.title, panel.closing)),
         *(contact.label for panel in CONTACT_PANELS.values() for contact in panel.contacts),

@@ -58,13 +58,29 @@ def check() -> ResponseReturnValue:
         return no_draft()
     answers = kept(draft_answers(draft))
     asked = asked_questions(answers, clinic())
+    # One row per answer or required question; the optional questions skipped fold into one line.
     groups = [
-        (section, [(q, answers.get(q.id)) for q in asked if q.section == section.id])
+        (
+            section,
+            [(q, answers.get(q.id)) for q in asked if q.section == section.id and (q.id in answers or q.required)],
+            sum(1 for q in asked if q.section == section.id and q.id not in answers and not q.required),
+        )
         for section in PATIENT_SECTIONS
         if any(q.section == section.id for q in asked)
     ]
+    health = [q for q in asked if q.section in HEALTH_AND_MEDICINE_SECTIONS]
     under_12 = not age_gate_open(answers, clinic())  # the questionnaire ended after the first page
-    return render_template("patient/check.html", groups=groups, form=FlaskForm(), under_12=under_12)
+    return render_template(
+        "patient/check.html",
+        groups=groups,
+        form=FlaskForm(),
+        under_12=under_12,
+        skipped_health=bool(health) and not any(q.id in answers for q in health),
+    )
+
+
+#: The health and medicine sections: skipping all of them gets a gentle nudge, never a block.
+HEALTH_AND_MEDICINE_SECTIONS = frozenset({"F", "G"})
 
 
 @bp.post("/submit")
