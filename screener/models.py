@@ -88,13 +88,51 @@ class Screening(Base):
     """One completed questionnaire response; its content lives in numbered versions."""
 
     __tablename__ = "screening"
-    # The staff queue: urgent first, then newest, read in keyset pages; each filter has its index.
+    # The staff queue: urgent first, then priority, then newest, read in keyset pages; each filter
+    # has its index (the priority filter fixes priority, so its index leaves it out of the order).
     __table_args__ = (
-        Index("ix_screening_queue", "urgent", "created_at", "id"),
-        Index("ix_screening_queue_outcome", "outcome", "urgent", "created_at", "id"),
-        Index("ix_screening_queue_review", "review_status", "urgent", "created_at", "id"),
+        Index("ix_screening_queue", "urgent", "priority", "created_at", "id"),
+        Index("ix_screening_queue_outcome", "outcome", "urgent", "priority", "created_at", "id"),
+        Index("ix_screening_queue_review", "review_status", "urgent", "priority", "created_at", "id"),
         # Both filters at once: without it SQLite walks one filter's index past every row of the other.
-        Index("ix_screening_queue_outcome_review", "outcome", "review_status", "urgent", "created_at", "id"),
+        Index(
+            "ix_screening_queue_outcome_review", "outcome", "review_status", "urgent", "priority", "created_at", "id"
+        ),
+        Index("ix_screening_queue_flagged", "has_review_flags", "urgent", "priority", "created_at", "id"),
+        # "Needs a clinician" within one outcome (e.g. OTHER_TREATMENTS_FIRST, which outranks review):
+        # without it, an outcome with no flagged screenings is walked to its end to find none.
+        Index(
+            "ix_screening_queue_flagged_outcome",
+            "has_review_flags",
+            "outcome",
+            "urgent",
+            "priority",
+            "created_at",
+            "id",
+        ),
+        # All three: else an empty combination (DISCUSSION_APPROPRIATE has no review flags) walks the worklist.
+        Index(
+            "ix_screening_queue_flagged_outcome_review",
+            "has_review_flags",
+            "outcome",
+            "review_status",
+            "urgent",
+            "priority",
+            "created_at",
+            "id",
+        ),
+        # "Needs a clinician, not reviewed yet": the clinicians' worklist.
+        Index(
+            "ix_screening_queue_flagged_review",
+            "has_review_flags",
+            "review_status",
+            "urgent",
+            "priority",
+            "created_at",
+            "id",
+        ),
+        # Priority with another filter walks this index: as long as there are priority screenings (few).
+        Index("ix_screening_queue_priority", "priority", "urgent", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -109,6 +147,10 @@ class Screening(Base):
     #: Copied from the current version, for the staff queue.
     outcome: Mapped[str] = mapped_column(String(32))
     urgent: Mapped[bool] = mapped_column(Boolean)
+    #: The current version fired a clinician-review rule (non-empty ``review_flags``), whatever its outcome.
+    has_review_flags: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    #: The current version's ``priority`` (R-R16): listed before the other non-urgent screenings.
+    priority: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     #: unreviewed, agreed, disagreed: the latest clinician sign-off, for the queue.
     review_status: Mapped[str] = mapped_column(String(16), server_default="unreviewed")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
@@ -139,6 +181,10 @@ class ScreeningVersion(Base):
     language: Mapped[str] = mapped_column(String(8))
     clinician_notes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     fired_rules: Mapped[list[str]] = mapped_column(JSON)
+    #: Every fired clinician-review rule (R-R*), ascending, whatever the outcome (rules.md section 9).
+    review_flags: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
+    #: R-R16 fired: PHQ-9 total of 20 or more with item 9 = 0 (a staff priority, not an outcome).
+    priority: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     ruleset_version: Mapped[str] = mapped_column(String(32))
     ruleset_hash: Mapped[str] = mapped_column(String(80))
     jurisdiction: Mapped[str] = mapped_column(String(2))
@@ -270,6 +316,9 @@ class Reevaluation(Base):
     warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     clinician_notes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     fired_rules: Mapped[list[str]] = mapped_column(JSON)
+    #: As on a version: every fired clinician-review rule, and whether R-R16 set priority.
+    review_flags: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
+    priority: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     ruleset_version: Mapped[str] = mapped_column(String(32))
     ruleset_hash: Mapped[str] = mapped_column(String(80))
     jurisdiction: Mapped[str] = mapped_column(String(2))

@@ -122,6 +122,8 @@ def amend_screening(
     screening.current_version = number
     screening.outcome = record.outcome
     screening.urgent = urgent
+    screening.has_review_flags = bool(record.review_flags)
+    screening.priority = record.priority
     screening.status = AMENDED
     screening.review_status = UNREVIEWED
     screening.updated_at = now

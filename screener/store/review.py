@@ -1,8 +1,9 @@
 """Clinician review: the queue, a screening's history, sign-offs and re-evaluations.
 
-The queue is read in keyset pages (urgent first, then newest), never with OFFSET or a COUNT of
-the whole table, so a page costs the same at a million screenings as at ten. Sign-offs and
-re-evaluations are new rows: a stored version, and the decision in it, are never changed.
+The queue is read in keyset pages (urgent first, then priority, then newest), never with OFFSET
+or a COUNT of the whole table, so a page costs the same at a million screenings as at ten.
+Sign-offs and re-evaluations are new rows: a stored version, and the decision in it, are never
+changed; the queue follows the current version, never a re-evaluation.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, select, true, tuple_
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from screener.models import Reevaluation, Review, Screening, ScreeningVersion, StaffUser
 from screener.store.screenings import current_version, plain_json
@@ -30,6 +31,7 @@ __all__ = [
     "ReevaluationRecord",
     "VersionChanged",
     "lock_screening",
+    "queue_key",
     "queue_page",
     "queue_query",
     "reevaluate",
@@ -65,71 +67,101 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class Cursor:
-    """Where a queue page ended: the (urgent, created_at, id) of its last row."""
+    """Where a queue page ended: the (urgent, priority, created_at, id) of its last row."""
 
     urgent: bool
+    priority: bool
     created_at: datetime
     id: int
 
     @classmethod
     def after(cls, screening: Screening) -> Cursor:
-        return cls(screening.urgent, screening.created_at, screening.id)
+        return cls(screening.urgent, screening.priority, screening.created_at, screening.id)
 
     def encode(self) -> str:
         """An opaque, URL-safe token: nobody should build or edit one by hand."""
         micros = (self.created_at - _EPOCH) // timedelta(microseconds=1)
-        raw = f"{int(self.urgent)}.{micros}.{self.id}".encode("ascii")
+        raw = f"{int(self.urgent)}.{int(self.priority)}.{micros}.{self.id}".encode("ascii")
         return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
     @classmethod
     def decode(cls, token: str | None) -> Cursor | None:
-        """The cursor in ``token``, or None for anything we did not issue (the caller shows page one)."""
+        """The cursor in ``token``, or None for anything we did not issue (the caller shows page one).
+
+        A token from before the priority ordering (three fields) is not ours any more: page one.
+        """
         if not token or len(token) > _MAX_CURSOR_LENGTH or not token.isascii():
             return None
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("ascii")
-            urgent, micros, row_id = raw.split(".")
-            if urgent not in ("0", "1") or not micros.isdigit() or not row_id.isdigit():
+            urgent, priority, micros, row_id = raw.split(".")
+            bits = (urgent, priority)
+            if any(bit not in ("0", "1") for bit in bits) or not micros.isdigit() or not row_id.isdigit():
                 return None
             created_at = _EPOCH + timedelta(microseconds=int(micros))
-            cursor = cls(urgent == "1", created_at, int(row_id))
+            cursor = cls(urgent == "1", priority == "1", created_at, int(row_id))
         except (ValueError, binascii.Error, OverflowError):
             return None
         # Canonical tokens only: one position, one token (no padding or leading-zero variants).
         return cursor if cursor.encode() == token and 0 < cursor.id < 2**63 else None
+
+    def key(self, priority_only: bool) -> tuple[Any, ...]:
+        """The values to compare with ``queue_key(priority_only)``."""
+        if priority_only:
+            return (self.urgent, self.created_at, self.id)
+        return (self.urgent, self.priority, self.created_at, self.id)
+
+
+def queue_key(priority_only: bool = False) -> tuple[InstrumentedAttribute[Any], ...]:
+    """The queue's order, most pressing first: urgent, priority, created_at, id, each descending.
+
+    With the priority filter every row has priority set, so it is left out: the order is then
+    that of ix_screening_queue_priority (priority, urgent, created_at, id) after its equality.
+    """
+    if priority_only:
+        return (Screening.urgent, Screening.created_at, Screening.id)
+    return (Screening.urgent, Screening.priority, Screening.created_at, Screening.id)
 
 
 def queue_query(
     *,
     outcome: str | None = None,
     review_status: str | None = None,
+    flagged: bool = False,
+    priority: bool = False,
     created_from: datetime | None = None,
     created_until: datetime | None = None,
     after: Cursor | None = None,
     limit: int = DEFAULT_PAGE_SIZE,
 ) -> Select[Screening]:
-    """The queue's SELECT: urgent first, then newest, then highest id; ``created_until`` is exclusive.
+    """The queue's SELECT: urgent first, then priority, then newest, then highest id.
 
-    The ORDER BY matches ix_screening_queue (and, after an equality filter, the outcome and
-    review-status indexes), and the next page starts with a row-value comparison on the same
-    columns: both SQLite and PostgreSQL walk the index backwards from the cursor and stop after
-    ``limit`` rows, with no sort and no OFFSET.
+    ``flagged`` keeps only screenings whose current version has review flags (whatever its
+    outcome), ``priority`` only priority ones; ``created_until`` is exclusive. The ORDER BY
+    matches ix_screening_queue (and, after equality filters, the index of those filters), and
+    the next page starts with a row-value comparison on the same columns: both SQLite and
+    PostgreSQL walk the index backwards from the cursor and stop after ``limit`` rows, with no
+    sort and no OFFSET.
     """
     query = select(Screening)
     if outcome is not None:
         query = query.where(Screening.outcome == outcome)
     if review_status is not None:
         query = query.where(Screening.review_status == review_status)
+    if flagged:
+        # "= true", not "IS true" or the bare column: an equality both planners match to the index.
+        query = query.where(Screening.has_review_flags == true())
+    if priority:
+        query = query.where(Screening.priority == true())
     if created_from is not None:
         query = query.where(Screening.created_at >= created_from)
     if created_until is not None:
         query = query.where(Screening.created_at < created_until)
+    key = queue_key(priority)
     if after is not None:
-        # The next rows in DESC order are those whose (urgent, created_at, id) is smaller.
-        query = query.where(
-            tuple_(Screening.urgent, Screening.created_at, Screening.id) < (after.urgent, after.created_at, after.id)
-        )
-    return query.order_by(Screening.urgent.desc(), Screening.created_at.desc(), Screening.id.desc()).limit(limit)
+        # The next rows in DESC order are those whose key is smaller.
+        query = query.where(tuple_(*key) < after.key(priority))
+    return query.order_by(*(column.desc() for column in key)).limit(limit)
 
 
 def queue_page(
@@ -137,6 +169,8 @@ def queue_page(
     *,
     outcome: str | None = None,
     review_status: str | None = None,
+    flagged: bool = False,
+    priority: bool = False,
     created_from: datetime | None = None,
     created_until: datetime | None = None,
     after: Cursor | None,
@@ -153,6 +187,8 @@ def queue_page(
             queue_query(
                 outcome=outcome,
                 review_status=review_status,
+                flagged=flagged,
+                priority=priority,
                 created_from=created_from,
                 created_until=created_until,
                 after=after,
@@ -267,6 +303,9 @@ class ReevaluationRecord:
     warnings: Sequence[Mapping[str, Any]]
     clinician_notes: Sequence[Mapping[str, Any]]
     fired_rules: Sequence[str]
+    #: Every fired clinician-review rule, and whether R-R16 set priority (rules.md section 9).
+    review_flags: Sequence[str]
+    priority: bool
     ruleset_version: str
     ruleset_hash: str
     jurisdiction: str
@@ -296,6 +335,8 @@ def reevaluate(
         warnings=plain_json(result.warnings),
         clinician_notes=plain_json(result.clinician_notes),
         fired_rules=plain_json(result.fired_rules),
+        review_flags=plain_json(result.review_flags),
+        priority=result.priority,
         ruleset_version=result.ruleset_version,
         ruleset_hash=result.ruleset_hash,
         jurisdiction=result.jurisdiction,

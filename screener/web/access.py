@@ -24,11 +24,13 @@ from screener.models import StaffUser
 from screener.store import audit as audit_store
 from screener.store import staff as staff_store
 
-#: Reachable without signing in: the patient journey, the JSON API, health, static files, sign-in.
+#: Reachable without signing in: the patient journey, the JSON API, health and readiness, static
+#: files, sign-in. (Metrics are not here: `screener metrics` serves them on an address of its own.)
 PUBLIC_ENDPOINTS = frozenset(
     {
         "static",
         "public.healthz",
+        "public.readyz",
         "public.choose_language",
         "patient.start",
         "patient.begin",
@@ -37,6 +39,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "patient.about",
         "patient.section",
         "patient.save_section",
+        "patient.preview_section",
         "patient.check",
         "patient.submit",
         "patient.result",

@@ -30,6 +30,8 @@ def decision_fields(decision: Decision, translate: Callable[[str], str] = str) -
         ],
         "clinician_notes": [{"id": n.id, "text": n.text, "sources": list(n.sources)} for n in decision.clinician_notes],
         "fired_rules": list(decision.fired_rules),
+        "review_flags": list(decision.review_flags),
+        "priority": decision.priority,
         "ruleset_version": decision.ruleset_version,
         "ruleset_hash": decision.ruleset_hash,
         "jurisdiction": decision.jurisdiction.value,

@@ -20,6 +20,41 @@
     });
   });
 
+  // Follow-up questions on the same page: the server says which questions the answers so far open
+  // (and sends their markup); nothing is saved until Continue. Without JavaScript the page comes back.
+  var form = document.querySelector("form[data-preview]");
+  if (form && window.fetch && window.FormData) {
+    var shownInput = form.querySelector('input[name="shown"]');
+    var status = form.querySelector("[data-preview-status]");
+    var pending = 0;
+    form.addEventListener("change", function () {
+      var ticket = ++pending;
+      fetch(form.dataset.preview, { method: "POST", body: new FormData(form), credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (found) {
+          if (!found || ticket !== pending) { return; }
+          var previous = null, added = false;
+          found.shown.forEach(function (id) {
+            var group = document.getElementById("q-" + id);
+            if (!group) {
+              var holder = document.createElement("div");
+              holder.innerHTML = found.html[id];
+              group = holder.firstElementChild;
+              if (previous) { previous.after(group); } else { status.after(group); }
+              added = true;
+            }
+            previous = group;
+          });
+          form.querySelectorAll(".form-group[id^='q-']").forEach(function (group) {
+            if (found.shown.indexOf(group.id.slice(2)) < 0) { group.remove(); }
+          });
+          shownInput.value = found.shown.join(" ");
+          if (added) { status.textContent = found.notice; }
+        })
+        .catch(function () { /* the page still works: Continue asks the server */ });
+    });
+  }
+
   // Idle timeout on shared devices: warn first, then clear the answers from this device.
   var body = document.body;
   var idleSeconds = parseInt(body.dataset.idleSeconds || "0", 10);

@@ -3,9 +3,9 @@
 - ``live_server`` (session): ``screener db upgrade`` on a fresh SQLite file in a temporary directory,
   then ``gunicorn -w 2`` on a free port with a random 40-character secret key (both workers must sign
   cookies alike), waited for on ``/healthz`` and terminated at the end. One server for the whole suite.
-- ``browser`` (session): Chromium from ``SCREENER_CHROMIUM`` (default ``/usr/bin/chromium``), headless.
-  Playwright never downloads a browser here. Without the executable every browser test is skipped with
-  a loud reason, unless ``SCREENER_REQUIRE_BROWSER=1`` (CI): then they fail.
+- ``browser`` (session): Chromium from ``SCREENER_CHROMIUM`` (default ``/usr/bin/chromium``), headless;
+  defined in ``chromium.py`` and shared with tests/live (one Playwright per run). Without the executable
+  every browser test is skipped with a loud reason, unless ``SCREENER_REQUIRE_BROWSER=1`` (CI): then they fail.
 - ``context`` / ``page``: a fresh browser context per test, so cookies never leak between tests;
   ``new_context(...)`` makes more (e.g. with JavaScript off). Every request any page of a test's
   contexts makes is recorded in ``request_log``; ``assert_same_origin`` checks them.
@@ -34,24 +34,12 @@ from playwright.sync_api import (
     Browser,
     BrowserContext,
     Page,
-    Playwright,
     Request,
     StorageState,
     expect,
-    sync_playwright,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SERVER_START_SECONDS = 15.0
 #: Playwright waits this long (ms) for an element or a navigation before failing: fail fast, not at 30 s.
 ACTION_TIMEOUT_MS = 10_000
@@ -164,39 +152,7 @@ def live_server(chromium_executable: Path, tmp_path_factory: pytest.TempPathFact
             process.wait(timeout=10)
 
 
-# --- The browser --------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def chromium_executable() -> Path:
-    path = Path(os.environ.get("SCREENER_CHROMIUM") or DEFAULT_CHROMIUM)
-    if path.is_file() and os.access(path, os.X_OK):
-        return path
-    reason = (
-        f"BROWSER TESTS NOT RUN: no Chromium executable at {path}. "
-        "Install Debian's chromium or set SCREENER_CHROMIUM to its path (browsers are never downloaded)."
-    )
-    if os.environ.get("SCREENER_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{reason} SCREENER_REQUIRE_BROWSER=1, so this is a failure.", pytrace=False)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
-    manager = sync_playwright().start()
-    try:
-        yield manager
-    finally:
-        manager.stop()
-
-
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright, chromium_executable: Path) -> Iterator[Browser]:
-    launched = playwright.chromium.launch(executable_path=chromium_executable, headless=True, args=CHROMIUM_ARGS)
-    try:
-        yield launched
-    finally:
-        launched.close()
+# --- The browser: chromium_executable, playwright and browser are in chromium.py (one per run) ---
 
 
 @dataclass

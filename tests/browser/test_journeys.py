@@ -54,31 +54,54 @@ def test_mild_acne_is_told_other_treatments_come_first(page: Page) -> None:
     assert_accessible(page, "the OTHER_TREATMENTS_FIRST result")
 
 
-def test_someone_who_is_pregnant_is_told_isotretinoin_is_not_an_option(page: Page) -> None:
-    start(page, EN)
-    answer_page(page, "A", ADULT_PAGES["A"], EN)
-    answer(page, {"can_get_pregnant": "yes", "breastfeeding": "no"}, EN)
-    press(page, "Continue")
-    # The same page again, announcing the follow-up questions these answers opened.
-    expect(page).to_have_url(re.compile(r"/questions/B$"))
-    expect(page.get_by_role("status")).to_contain_text("we need to ask a little more")
-    expect(page.get_by_role("group", name="Are you pregnant now, or could you be?")).to_be_visible()
-    answer(
-        page,
-        {
-            "pregnant_now": "yes",
-            "planning_pregnancy_6mo": "no",
-            "contraception_methods": ["none"],
-            "willing_pregnancy_prevention": "yes",
-        },
-        EN,
-    )
-    press(page, "Continue")
+PREGNANT_FOLLOW_UPS = {
+    "pregnant_now": "yes",
+    "planning_pregnancy_6mo": "no",
+    "contraception_methods": ["none"],
+    "willing_pregnancy_prevention": "yes",
+}
+
+
+def finish_pregnant_journey(page: Page) -> None:
     for section in "CDEFGH":
         answer_page(page, section, ADULT_PAGES[section], EN)
     send_answers(page, EN)
     expect_result(page, EN, NOT_NOW)
+    expect(page.get_by_role("heading", name="Why")).to_be_visible()  # the reason leads
     assert_accessible(page, "the NOT_APPROPRIATE_NOW result")
+
+
+def test_someone_who_is_pregnant_is_told_isotretinoin_is_not_an_option(page: Page) -> None:
+    """With JavaScript the follow-up questions appear as soon as "yes" is chosen, without a page load."""
+    start(page, EN)
+    answer_page(page, "A", ADULT_PAGES["A"], EN)
+    loads: list[str] = []
+    page.on("load", lambda loaded: loads.append(loaded.url))
+    answer(page, {"can_get_pregnant": "yes", "breastfeeding": "no"}, EN)
+    pregnant_now = page.get_by_role("group", name=re.compile("Are you pregnant now, or could you be?"))
+    expect(pregnant_now).to_be_visible()
+    expect(pregnant_now).to_contain_text("New question")
+    expect(page.locator("[data-preview-status]")).to_contain_text("we need to ask a little more")
+    assert loads == []  # no page load
+    assert_accessible(page, "B with follow-up questions added in place")
+    answer(page, PREGNANT_FOLLOW_UPS, EN)
+    press(page, "Continue")
+    expect_heading(page, section_title(EN, "C"))  # straight on: nothing came back
+    finish_pregnant_journey(page)
+
+
+def test_without_javascript_follow_up_questions_bring_the_page_back(new_context: ContextFactory) -> None:
+    page = new_context(java_script_enabled=False).new_page()
+    start(page, EN)
+    answer_page(page, "A", ADULT_PAGES["A"], EN)
+    answer(page, {"can_get_pregnant": "yes", "breastfeeding": "no"}, EN)
+    press(page, "Continue")
+    expect(page).to_have_url(re.compile(r"/questions/B$"))  # the same page again, announcing them
+    expect(page.locator(".notice[role=status]")).to_contain_text("we need to ask a little more")
+    expect(page.get_by_role("group", name=re.compile("Are you pregnant now, or could you be?"))).to_be_visible()
+    answer(page, PREGNANT_FOLLOW_UPS, EN)
+    press(page, "Continue")
+    finish_pregnant_journey(page)
 
 
 def test_an_under_12_goes_straight_to_check_your_answers(page: Page) -> None:

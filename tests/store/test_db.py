@@ -16,7 +16,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
-from sqlalchemy import inspect, make_url, select, text
+from sqlalchemy import insert, inspect, make_url, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, StatementError
 from sqlalchemy.orm import Session
 
@@ -34,7 +34,7 @@ from screener.db import (
     make_engine,
     upgrade,
 )
-from screener.models import Base, Draft, Screening
+from screener.models import Base, Draft, Reevaluation, Screening, ScreeningVersion, StaffUser
 from tests.store.factories import NOW, count, in_write, new_draft
 
 TABLES = {"draft", "screening", "screening_version", "staff_alert"}
@@ -72,6 +72,117 @@ def test_downgrade_removes_the_tables_and_upgrade_restores_them(database_url: st
         assert set(inspect(engine).get_table_names()) >= TABLES
     finally:
         engine.dispose()
+
+
+def _stored_before_0005(database_url: str) -> None:
+    """Rows as revision 0004 stored them: decisions with fired rules, no review flags or priority."""
+    version = {
+        "author_role": "patient",
+        "source": "self",
+        "answers": {},
+        "discarded": [],
+        "outcome": "CLINICIAN_REVIEW",
+        "underlying_outcome": "CLINICIAN_REVIEW",
+        "warnings": [],
+        "language": "en",
+        "clinician_notes": [],
+        "ruleset_version": "2026.11-draft.1",
+        "ruleset_hash": "sha256:old",
+        "jurisdiction": "US",
+        "config": {},
+        "created_at": NOW,
+    }
+    screening = {"status": "completed", "outcome": "CLINICIAN_REVIEW", "urgent": False, "created_at": NOW}
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                insert(StaffUser),
+                [
+                    {
+                        "id": 1,
+                        "username": "ann",
+                        "display_name": "Ann",
+                        "role": "clinician",
+                        "password_hash": "x",
+                        "created_at": NOW,
+                        "updated_at": NOW,
+                    }
+                ],
+            )
+            connection.execute(
+                insert(Screening),
+                [
+                    screening | {"id": 1, "reference_code": "AAAA-0001", "current_version": 1, "updated_at": NOW},
+                    screening | {"id": 2, "reference_code": "AAAA-0002", "current_version": 2, "updated_at": NOW},
+                    screening | {"id": 3, "reference_code": "AAAA-0003", "current_version": 1, "updated_at": NOW},
+                ],
+            )
+            connection.execute(
+                insert(ScreeningVersion),
+                [
+                    version | {"screening_id": 1, "number": 1, "fired_rules": ["R-G01", "R-R16", "R-R04", "R-C01"]},
+                    version | {"screening_id": 2, "number": 1, "fired_rules": ["R-G01", "R-R03"]},
+                    version | {"screening_id": 2, "number": 2, "fired_rules": ["R-G01", "R-F05"]},
+                    version | {"screening_id": 3, "number": 1, "fired_rules": ["R-U01", "R-R05", "R-R05"]},
+                ],
+            )
+            connection.execute(
+                insert(Reevaluation),
+                [
+                    {
+                        "screening_id": 2,
+                        "version_number": 2,
+                        "performed_by": 1,
+                        "outcome": "CLINICIAN_REVIEW",
+                        "underlying_outcome": "CLINICIAN_REVIEW",
+                        "warnings": [],
+                        "clinician_notes": [],
+                        "fired_rules": ["R-R14", "R-G01", "R-R01b"],
+                        "ruleset_version": "2026.12-draft.2",
+                        "ruleset_hash": "sha256:new",
+                        "jurisdiction": "US",
+                        "created_at": NOW,
+                    }
+                ],
+            )
+    finally:
+        engine.dispose()
+
+
+def test_the_review_flags_migration_fills_them_in_from_the_rules_that_fired(database_url: str) -> None:
+    """0005: every R-R* rule a stored decision fired is a review flag, R-R16 is priority; the rest get [] and false."""
+    command.downgrade(alembic_config(database_url), "0004")
+    engine = make_engine(database_url)
+    try:
+        old = {index["name"]: index["column_names"] for index in inspect(engine).get_indexes("screening")}
+        assert old["ix_screening_queue"] == ["urgent", "created_at", "id"]
+        _stored_before_0005(database_url)
+        upgrade(database_url)
+        with engine.connect() as connection:
+            versions = connection.execute(
+                select(ScreeningVersion.screening_id, ScreeningVersion.number, ScreeningVersion.review_flags)
+                .add_columns(ScreeningVersion.priority)
+                .order_by(ScreeningVersion.screening_id, ScreeningVersion.number)
+            ).all()
+            screenings = connection.execute(
+                select(Screening.id, Screening.has_review_flags, Screening.priority).order_by(Screening.id)
+            ).all()
+            rerun = connection.execute(select(Reevaluation.review_flags, Reevaluation.priority)).one()
+        new = {index["name"]: index["column_names"] for index in inspect(engine).get_indexes("screening")}
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in versions] == [
+        (1, 1, ["R-R04", "R-R16"], True),
+        (2, 1, ["R-R03"], False),
+        (2, 2, [], False),
+        (3, 1, ["R-R05"], False),
+    ]
+    # The queue columns follow the current version: screening 2's is version 2, without flags.
+    assert [tuple(row) for row in screenings] == [(1, True, True), (2, False, False), (3, True, False)]
+    assert tuple(rerun) == (["R-R01b", "R-R14"], False)
+    assert new["ix_screening_queue"] == ["urgent", "priority", "created_at", "id"]
+    assert new["ix_screening_queue_priority"] == ["priority", "urgent", "created_at", "id"]
 
 
 def test_upgrade_creates_the_folder_of_a_sqlite_file(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from screener.store import audit
 from screener.store import intake as intake_store
 from screener.store import staff as staff_store
 from screener.store.intake import Acknowledgement, Subject
-from tests.store.factories import NOW, count, new_draft, record
+from tests.store.factories import NOW, case_record, count, new_draft, record
 
 THREADS = 8
 ADA = Subject("Ada Lovelace", date(2001, 12, 10), "MRN-0042")
@@ -100,7 +100,53 @@ def test_intakes_get_distinct_reference_codes(database: Database) -> None:
     assert len(codes) == 5
 
 
+def test_an_intake_stores_the_review_flags_and_priority_and_the_queue_sees_them(database: Database) -> None:
+    """TC72 entered by a nurse: OTHER_TREATMENTS_FIRST, yet R-R04 and R-R16 need a clinician, first."""
+    given = case_record("TC72", author_role="nurse", source="nurse")
+    screening_id = _created(database, given)
+    with database.read() as session:
+        screening = store.get_screening(session, screening_id)
+        assert screening is not None
+        version = store.current_version(session, screening)
+        assert (version.outcome, version.review_flags, version.priority) == (
+            "OTHER_TREATMENTS_FIRST",
+            ["R-R04", "R-R16"],
+            True,
+        )
+        assert (screening.outcome, screening.has_review_flags, screening.priority) == (
+            "OTHER_TREATMENTS_FIRST",
+            True,
+            True,
+        )
+
+
 # --- Amendments ---------------------------------------------------------------------------
+
+
+def test_an_amendment_sets_the_queue_flags_from_the_new_version(database: Database) -> None:
+    """The queue follows the current version; each version keeps its own flags."""
+    screening_id = _created(database, case_record("TC72", author_role="nurse", source="nurse"))
+    _amend(database, screening_id, case_record("TC68", author_role="nurse", source="nurse"), minutes=5)
+    with database.read() as session:
+        screening = store.get_screening(session, screening_id)
+        assert screening is not None
+        assert (screening.has_review_flags, screening.priority) == (True, False)
+    calm = nurse_record(fired_rules=["R-G01"], review_flags=[], priority=False, outcome="DISCUSSION_APPROPRIATE")
+    _amend(database, screening_id, calm, minutes=10)
+    with database.read() as session:
+        screening = store.get_screening(session, screening_id)
+        assert screening is not None
+        assert (screening.has_review_flags, screening.priority) == (False, False)
+        versions = session.scalars(
+            select(ScreeningVersion)
+            .where(ScreeningVersion.screening_id == screening_id)
+            .order_by(ScreeningVersion.number)
+        ).all()
+        assert [(v.review_flags, v.priority) for v in versions] == [
+            (["R-R04", "R-R16"], True),
+            (["R-R04"], False),
+            ([], False),
+        ]
 
 
 def test_an_amendment_adds_a_version_and_leaves_the_first_as_it_was(database: Database) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import re
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -13,20 +15,32 @@ from sqlalchemy.orm import Session
 from screener import store
 from screener.auth import hash_password
 from screener.db import Database
-from screener.models import Reevaluation, Review, Screening, ScreeningVersion, StaffUser
+from screener.models import Base, Reevaluation, Review, Screening, ScreeningVersion, StaffUser
 from screener.rules import Outcome
 from screener.store import review
 from screener.store import staff as staff_store
-from tests.store.factories import NOW, count, new_draft, record
+from tests.store.factories import NOW, case_record, count, new_draft, record
 
 CLINICIAN_PASSWORD = "correct horse battery staple 42"
 VERSION_COLUMNS = tuple(column.key for column in ScreeningVersion.__table__.columns)
 
 
-def completed(session: Session, *, minutes: int = 0, outcome: str = "CLINICIAN_REVIEW") -> Screening:
-    """A completed screening created ``minutes`` after NOW; URGENT_HELP makes it urgent."""
+def completed(
+    session: Session,
+    *,
+    minutes: int = 0,
+    outcome: str = "CLINICIAN_REVIEW",
+    flags: Sequence[str] = (),
+    priority: bool = False,
+) -> Screening:
+    """A completed screening created ``minutes`` after NOW; URGENT_HELP makes it urgent.
+
+    ``priority`` adds R-R16 to the review flags, as the rules do.
+    """
+    review_flags = sorted({*flags, *(["R-R16"] if priority else [])})
+    given = record(outcome=outcome, fired_rules=review_flags, review_flags=review_flags, priority=priority)
     draft, _token = new_draft(session)
-    return store.complete_draft(session, draft, record=record(outcome=outcome), now=NOW + timedelta(minutes=minutes))
+    return store.complete_draft(session, draft, record=given, now=NOW + timedelta(minutes=minutes))
 
 
 def clinician(session: Session, username: str = "clinician.ann") -> StaffUser:
@@ -46,8 +60,8 @@ def reread(session: Session, screening_id: int) -> Screening:
     return screening
 
 
-def order_key(screening: Screening) -> tuple[bool, Any, int]:
-    return (screening.urgent, screening.created_at, screening.id)
+def order_key(screening: Screening) -> tuple[bool, bool, Any, int]:
+    return (screening.urgent, screening.priority, screening.created_at, screening.id)
 
 
 def all_pages(session: Session, limit: int = 25, **filters: Any) -> list[list[int]]:
@@ -76,6 +90,50 @@ def test_the_queue_shows_urgent_first_then_newest(database: Database) -> None:
     assert following is None
 
 
+def test_the_queue_shows_urgent_first_then_priority_then_newest(database: Database) -> None:
+    """Review flags alone do not reorder; priority comes right after urgent, and orders the urgent too."""
+    with database.write() as session:
+        plain_new = completed(session, minutes=50, outcome="DISCUSSION_APPROPRIATE").id
+        flagged = completed(session, minutes=40, outcome="OTHER_TREATMENTS_FIRST", flags=["R-R04"]).id
+        priority_old = completed(session, minutes=0, flags=["R-R04"], priority=True).id
+        priority_new = completed(session, minutes=30, outcome="OTHER_TREATMENTS_FIRST", priority=True).id
+        urgent = completed(session, minutes=5, outcome="URGENT_HELP", flags=["R-R04"]).id
+        urgent_priority = completed(session, minutes=1, outcome="URGENT_HELP", priority=True).id
+    with database.read() as session:
+        rows, following = review.queue_page(session, after=None)
+    assert [row.id for row in rows] == [urgent_priority, urgent, priority_new, priority_old, plain_new, flagged]
+    assert following is None
+
+
+def test_worked_cases_surface_with_their_flags_whatever_the_outcome(database: Database) -> None:
+    """TC68-TC72 stored as the views store them: OTHER_TREATMENTS_FIRST with R-R04 still needs a clinician."""
+    with database.write() as session:
+        made = {}
+        for minutes, case_id in ((0, "TC70"), (10, "TC68"), (20, "TC72"), (5, "TC69"), (1, "TC71")):
+            draft, _token = new_draft(session)
+            screening = store.complete_draft(
+                session, draft, record=case_record(case_id), now=NOW + timedelta(minutes=minutes)
+            )
+            made[screening.id] = case_id
+    with database.read() as session:
+        everything, _following = review.queue_page(session, after=None)
+        flagged, _following = review.queue_page(session, after=None, flagged=True)
+        priority, _following = review.queue_page(session, after=None, priority=True)
+        other_first, _following = review.queue_page(session, after=None, flagged=True, outcome="OTHER_TREATMENTS_FIRST")
+        summary = {made[row.id]: (row.outcome, row.has_review_flags, row.priority) for row in everything}
+    assert [made[row.id] for row in everything] == ["TC71", "TC72", "TC69", "TC68", "TC70"]
+    assert [made[row.id] for row in flagged] == ["TC71", "TC72", "TC69", "TC68", "TC70"]
+    assert [made[row.id] for row in priority] == ["TC72", "TC69"]
+    assert [made[row.id] for row in other_first] == ["TC72", "TC68"]
+    assert summary == {
+        "TC68": ("OTHER_TREATMENTS_FIRST", True, False),
+        "TC69": ("CLINICIAN_REVIEW", True, True),
+        "TC70": ("CLINICIAN_REVIEW", True, False),
+        "TC71": ("URGENT_HELP", True, False),
+        "TC72": ("OTHER_TREATMENTS_FIRST", True, True),
+    }
+
+
 def test_ties_on_the_creation_time_are_ordered_by_id_newest_first(database: Database) -> None:
     with database.write() as session:
         ids = [completed(session).id for _ in range(3)]
@@ -97,6 +155,32 @@ def test_keyset_paging_covers_60_rows_in_3_pages_without_duplicates_or_gaps(data
     flat = [row_id for page in pages for row_id in page]
     assert len(set(flat)) == 60
     assert flat == [screening.id for screening in expected]
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 7, 25])
+def test_keyset_pages_keep_urgent_then_priority_then_newest_across_page_boundaries(
+    database: Database, limit: int
+) -> None:
+    """Priority changes within a shared creation time, so it must be in the cursor, not just the order."""
+    with database.write() as session:
+        for number in range(30):
+            completed(
+                session,
+                minutes=number // 3,
+                outcome="URGENT_HELP" if number % 8 == 0 else "CLINICIAN_REVIEW",
+                flags=["R-R04"] if number % 2 else [],
+                priority=number % 3 == 1,
+            )
+    with database.read() as session:
+        pages = all_pages(session, limit=limit)
+        expected = sorted(session.scalars(select(Screening)), key=order_key, reverse=True)
+    flat = [row_id for page in pages for row_id in page]
+    assert len(flat) == len(set(flat)) == 30
+    assert flat == [screening.id for screening in expected]
+    assert [len(page) for page in pages[:-1]] == [limit] * (len(pages) - 1)
+    ranks = [(screening.urgent, screening.priority) for screening in expected]
+    assert ranks == sorted(ranks, reverse=True)  # urgent, then urgent priority ... then the rest
+    assert ranks.count((False, True)) == 9  # the priority block really is in the middle
 
 
 def test_a_page_that_ends_exactly_at_the_end_has_no_next_page(database: Database) -> None:
@@ -151,6 +235,90 @@ def test_each_filter(database: Database, filters: dict[str, Any], expected: set[
     assert rows == sorted(rows, key=order_key, reverse=True)
 
 
+def attention_setup(session: Session) -> dict[int, str]:
+    """Screenings with and without review flags and priority, one of them reviewed: id -> name."""
+    made = {
+        "appropriate-0": completed(session, minutes=0, outcome="DISCUSSION_APPROPRIATE"),
+        "other-10": completed(session, minutes=10, outcome="OTHER_TREATMENTS_FIRST"),
+        "other-flagged-20": completed(session, minutes=20, outcome="OTHER_TREATMENTS_FIRST", flags=["R-R04"]),
+        "urgent-flagged-30": completed(session, minutes=30, outcome="URGENT_HELP", flags=["R-R04"]),
+        "priority-40": completed(session, minutes=40, flags=["R-R04"], priority=True),
+        "other-priority-50": completed(session, minutes=50, outcome="OTHER_TREATMENTS_FIRST", priority=True),
+        "urgent-priority-60": completed(session, minutes=60, outcome="URGENT_HELP", priority=True),
+    }
+    review.sign_off(
+        session,
+        made["priority-40"],
+        reviewer=clinician(session),
+        decision="agree",
+        outcome=None,
+        reason=None,
+        note=None,
+        now=NOW,
+    )
+    return {screening.id: name for name, screening in made.items()}
+
+
+FLAGGED = ["urgent-priority-60", "urgent-flagged-30", "other-priority-50", "priority-40", "other-flagged-20"]
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"flagged": True}, FLAGGED),
+        ({"priority": True}, ["urgent-priority-60", "other-priority-50", "priority-40"]),
+        ({"flagged": True, "priority": True}, ["urgent-priority-60", "other-priority-50", "priority-40"]),
+        ({"flagged": True, "outcome": "OTHER_TREATMENTS_FIRST"}, ["other-priority-50", "other-flagged-20"]),
+        ({"flagged": True, "review_status": "unreviewed"}, [name for name in FLAGGED if name != "priority-40"]),
+        ({"flagged": True, "outcome": "CLINICIAN_REVIEW", "review_status": "agreed"}, ["priority-40"]),
+        ({"priority": True, "review_status": "agreed"}, ["priority-40"]),
+        ({"priority": True, "outcome": "URGENT_HELP"}, ["urgent-priority-60"]),
+        ({"flagged": True, "outcome": "DISCUSSION_APPROPRIATE"}, []),
+        ({"flagged": True, "created_until": NOW + timedelta(minutes=30)}, ["other-flagged-20"]),
+        ({"priority": True, "created_from": NOW + timedelta(minutes=45)}, ["urgent-priority-60", "other-priority-50"]),
+        # Without the new filters nothing is hidden: flags never change the outcome.
+        ({"outcome": "OTHER_TREATMENTS_FIRST"}, ["other-priority-50", "other-flagged-20", "other-10"]),
+        (
+            {"flagged": False, "priority": False, "review_status": "unreviewed"},
+            [*FLAGGED[:2], "other-priority-50", "other-flagged-20", "other-10", "appropriate-0"],
+        ),
+    ],
+)
+def test_the_review_flag_and_priority_filters(database: Database, filters: dict[str, Any], expected: list[str]) -> None:
+    with database.write() as session:
+        names = attention_setup(session)
+    with database.read() as session:
+        rows, following = review.queue_page(session, after=None, **filters)
+    assert [names[row.id] for row in rows] == expected
+    assert following is None
+
+
+@pytest.mark.parametrize(
+    "filters", [{"priority": True}, {"flagged": True}, {"flagged": True, "review_status": "unreviewed"}]
+)
+def test_the_new_filters_page_too(database: Database, filters: dict[str, Any]) -> None:
+    with database.write() as session:
+        for number in range(40):
+            completed(
+                session,
+                minutes=number // 4,
+                outcome="URGENT_HELP" if number % 9 == 0 else "CLINICIAN_REVIEW",
+                flags=["R-R04"] if number % 4 else [],
+                priority=number % 4 == 1 or number % 5 == 0,
+            )
+    with database.read() as session:
+        pages = all_pages(session, limit=3, **filters)
+        rows, _following = review.queue_page(session, after=None, limit=200)
+    wanted = [
+        row.id
+        for row in rows
+        if (not filters.get("flagged") or row.has_review_flags) and (not filters.get("priority") or row.priority)
+    ]
+    flat = [row_id for page in pages for row_id in page]
+    assert len(wanted) > 6  # several pages
+    assert flat == wanted  # the whole queue's order, filtered: no duplicates, no gaps
+
+
 def test_filters_page_too(database: Database) -> None:
     with database.write() as session:
         for number in range(30):
@@ -168,6 +336,9 @@ def test_the_cursor_round_trips_and_is_opaque_and_url_safe(database: Database) -
     cursor = review.Cursor.after(screening)
     token = cursor.encode()
     assert review.Cursor.decode(token) == cursor
+    prioritised = review.Cursor(False, True, NOW, 12)
+    assert review.Cursor.decode(prioritised.encode()) == prioritised
+    assert prioritised.encode() != review.Cursor(False, False, NOW, 12).encode()
     assert token.isascii()
     assert all(char.isalnum() or char in "-_" for char in token)
     assert str(screening.id) not in token.split(".")
@@ -188,17 +359,20 @@ def token_of(raw: str) -> str:
         "=" * 8,
         "A" * 500,
         "ümlaut",
-        token_of("2.1.1"),  # urgent must be 0 or 1
-        token_of("1.-1.1"),  # negative time
-        token_of("1.1.0"),  # id 0
-        token_of("1.1.-5"),
-        token_of("1.1"),
-        token_of("1.1.1.1"),
-        token_of("1.99999999999999999999999.1"),  # past the year 9999
-        token_of("1.01.1"),  # not canonical: one position, one token
-        token_of("1.1.1") + "=",  # padded variant
-        token_of("1.1.1") + ".x",
-        token_of("1.1.99999999999999999999"),  # beyond a database integer
+        token_of("2.0.1.1"),  # urgent must be 0 or 1
+        token_of("1.2.1.1"),  # priority must be 0 or 1
+        token_of("1.0.-1.1"),  # negative time
+        token_of("1.0.1.0"),  # id 0
+        token_of("1.0.1.-5"),
+        token_of("1.0.1"),
+        token_of("1.1.1"),  # a cursor from before the priority ordering: page one
+        token_of("1.0.1.1.1"),
+        token_of("1.0.99999999999999999999999.1"),  # past the year 9999
+        token_of("1.0.01.1"),  # not canonical: one position, one token
+        token_of("1.00.1.1"),
+        token_of("1.0.1.1") + "=",  # padded variant
+        token_of("1.0.1.1") + ".x",
+        token_of("1.0.1.99999999999999999999"),  # beyond a database integer
     ],
 )
 def test_a_garbage_cursor_decodes_to_none(garbage: str | None) -> None:
@@ -221,33 +395,59 @@ def plan(session: Session, query: Select[Any]) -> str:
     return "\n".join(str(row[-1]) for row in rows)
 
 
+#: The queue's filter indexes. On an empty PostgreSQL table every estimate is the one-row minimum, so
+#: an index matching one of two equality filters ties with the one matching both (real statistics
+#: break the tie); the test then puts the others aside to check that this one serves the page.
+FILTER_INDEXES = sorted(
+    str(index.name)
+    for index in Base.metadata.tables["screening"].indexes
+    if str(index.name).startswith("ix_screening_queue_")
+)
+
+
 @pytest.mark.parametrize(
     ("filters", "index"),
     [
         ({}, "ix_screening_queue"),
         ({"outcome": "URGENT_HELP"}, "ix_screening_queue_outcome"),
         ({"review_status": "agreed"}, "ix_screening_queue_review"),
+        ({"outcome": "URGENT_HELP", "review_status": "agreed"}, "ix_screening_queue_outcome_review"),
+        ({"flagged": True}, "ix_screening_queue_flagged"),
+        ({"flagged": True, "outcome": "OTHER_TREATMENTS_FIRST"}, "ix_screening_queue_flagged_outcome"),
+        ({"flagged": True, "review_status": "unreviewed"}, "ix_screening_queue_flagged_review"),
+        (
+            {"flagged": True, "outcome": "DISCUSSION_APPROPRIATE", "review_status": "unreviewed"},
+            "ix_screening_queue_flagged_outcome_review",
+        ),
+        ({"priority": True}, "ix_screening_queue_priority"),
+        ({"priority": True, "flagged": True}, "ix_screening_queue_priority"),
     ],
 )
 def test_every_page_reads_the_queue_index_in_order_without_sorting(
     database: Database, filters: dict[str, Any], index: str
 ) -> None:
     """At a million screenings a page must stay a short index walk: no sort, no full scan."""
-    cursor = review.Cursor(True, NOW, 10)
-    with database.read() as session:
+    cursor = review.Cursor(True, True, NOW, 10)
+    # The priority filter fixes priority, so it is not part of that page's order or cursor.
+    key = "urgent, created_at, id" if filters.get("priority") else "urgent, priority, created_at, id"
+    with database.read() as session:  # rolled back: the indexes put aside come back
         if session.get_bind().dialect.name == "postgresql":
             # An empty table makes any plan cheap; forbid the alternatives a large table rules out.
             session.execute(text("SET LOCAL enable_seqscan = off"))
             session.execute(text("SET LOCAL enable_bitmapscan = off"))
             session.execute(text("SET LOCAL enable_sort = off"))
+            if filters.get("flagged") and len(filters) > 1:
+                for rival in FILTER_INDEXES:
+                    if rival != index:
+                        session.execute(text(f'DROP INDEX "{rival}"'))
         for after in (None, cursor):
             found = plan(session, review.queue_query(after=after, limit=26, **filters))
-            assert index in found, found
+            assert re.search(rf"\b{index}\b", found), found  # this index, not a longer-named one
             assert "TEMP B-TREE" not in found, found  # SQLite sorting
             assert "Sort" not in found, found  # PostgreSQL
             assert "Seq Scan" not in found, found
             if after is not None and session.get_bind().dialect.name == "postgresql":
-                assert "ROW(urgent, created_at, id) <" in found, found  # the cursor is an index condition
+                assert f"ROW({key}) <" in found, found  # the cursor is an index condition
 
 
 # --- History, sign-off, re-evaluation -----------------------------------------------------
@@ -361,6 +561,8 @@ RESULT = review.ReevaluationRecord(
     warnings=[{"id": "W-GEN-NOTRX", "severity": "info", "text": "This check does not decide.", "sources": ["design"]}],
     clinician_notes=[],
     fired_rules=["R-G01"],
+    review_flags=[],
+    priority=False,
     ruleset_version="2026.11-draft.2",
     ruleset_hash="sha256:" + "cd" * 32,
     jurisdiction="US",
@@ -394,6 +596,36 @@ def test_a_reevaluation_is_stored_beside_the_version_which_is_untouched(database
         assert (stored.ruleset_version, stored.ruleset_hash) == (RESULT.ruleset_version, RESULT.ruleset_hash)
         assert review.staff_names(session, [reviewer_id]) == {reviewer_id: "Ann Clinician"}
         assert count(session, Reevaluation) == 1
+
+
+def test_a_reevaluation_stores_its_review_flags_and_priority_beside_the_originals(database: Database) -> None:
+    """TC72 re-run: its flags and priority are the re-evaluation's own; the version keeps its (none)."""
+    tc72 = case_record("TC72")
+    rerun = review.ReevaluationRecord(
+        outcome=tc72.outcome,
+        underlying_outcome=tc72.underlying_outcome,
+        warnings=tc72.warnings,
+        clinician_notes=tc72.clinician_notes,
+        fired_rules=tc72.fired_rules,
+        review_flags=tc72.review_flags,
+        priority=tc72.priority,
+        ruleset_version=tc72.ruleset_version,
+        ruleset_hash=tc72.ruleset_hash,
+        jurisdiction=tc72.jurisdiction,
+    )
+    with database.write() as session:
+        screening = completed(session, outcome="OTHER_TREATMENTS_FIRST")
+        reviewer = clinician(session)
+        review.reevaluate(session, screening, version_number=1, performed_by=reviewer, result=rerun, now=NOW)
+        screening_id = screening.id
+    with database.read() as session:
+        screening = reread(session, screening_id)
+        (stored,) = review.reevaluations(session, screening)
+        (version,) = review.versions(session, screening)
+        assert (stored.review_flags, stored.priority) == (["R-R04", "R-R16"], True)
+        assert (version.review_flags, version.priority) == ([], False)
+        # The queue follows the stored decision, not a re-evaluation (BT6).
+        assert (screening.has_review_flags, screening.priority) == (False, False)
 
 
 def test_a_reevaluation_of_a_version_that_does_not_exist_is_refused(database: Database) -> None:

@@ -17,7 +17,7 @@ from screener import store
 from screener.db import Database
 from screener.models import Draft, Screening, ScreeningVersion, StaffAlert
 from screener.store import screenings
-from tests.store.factories import LIFETIME, NOW, count, in_write, new_draft, record, urgent_record
+from tests.store.factories import LIFETIME, NOW, case_record, count, in_write, new_draft, record, urgent_record
 
 REFERENCE_CODE = re.compile(r"[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}")
 THREADS = 8
@@ -55,6 +55,33 @@ def test_completion_stores_the_version_exactly_as_given(database: Database) -> N
         assert version.number == 1
         assert version.created_at == NOW
         assert {field: getattr(version, field) for field in asdict(given)} == asdict(given)
+
+
+@pytest.mark.parametrize(
+    ("case_id", "outcome", "flags", "priority"),
+    [
+        ("TC68", "OTHER_TREATMENTS_FIRST", ["R-R04"], False),  # hidden by the outcome, still flagged
+        ("TC69", "CLINICIAN_REVIEW", ["R-R04", "R-R16"], True),
+        ("TC70", "CLINICIAN_REVIEW", ["R-R04"], False),  # PHQ-9 total 19: no priority
+        ("TC71", "URGENT_HELP", ["R-R04"], False),  # item 9 answered: urgent, not priority
+        ("TC72", "OTHER_TREATMENTS_FIRST", ["R-R04", "R-R16"], True),
+        ("TC01", "NOT_APPROPRIATE_NOW", [], False),
+    ],
+)
+def test_a_self_screen_stores_its_review_flags_and_priority(
+    database: Database, case_id: str, outcome: str, flags: list[str], priority: bool
+) -> None:
+    """The worked case through the views' conversion: the version and the queue columns agree with it."""
+    given = case_record(case_id)
+    with database.write() as session:
+        draft, _token = new_draft(session)
+        screening = store.complete_draft(session, draft, record=given, now=NOW)
+    with database.read() as session:
+        stored = store.get_screening(session, screening.id)
+        assert stored is not None
+        version = store.current_version(session, stored)
+        assert (version.outcome, version.review_flags, version.priority) == (outcome, flags, priority)
+        assert (stored.has_review_flags, stored.priority) == (bool(flags), priority)
 
 
 def test_completion_is_idempotent(database: Database) -> None:

@@ -75,6 +75,7 @@ ROLES = ("anonymous", "nurse", "clinician", "admin")
 ACCESS: dict[str, Row] = {
     # Public: the patient journey (a visitor with no form under way), the JSON API, health, sign-in.
     "public.healthz": everyone("GET", 200),
+    "public.readyz": everyone("GET", 200),
     "public.choose_language": everyone("POST", Redirect("/"), form={"lang": "es", "next": "/"}),
     "patient.start": everyone("GET", 200),
     "patient.about": everyone("GET", 200),
@@ -83,6 +84,7 @@ ACCESS: dict[str, Row] = {
     "patient.keep_alive": everyone("POST", 204),
     "patient.section": everyone("GET", Redirect("/")),
     "patient.save_section": everyone("POST", Redirect("/"), form={"action": "continue"}),
+    "patient.preview_section": everyone("POST", 409),  # no answers on this device: nothing to preview
     "patient.check": everyone("GET", Redirect("/")),
     "patient.submit": everyone("POST", Redirect("/")),
     "patient.result": everyone("GET", Redirect("/")),

@@ -397,7 +397,7 @@ def check_page_after(patient: Patient, pages: dict[str, dict[str, Any]]) -> str:
 
 def test_check_your_answers_folds_skipped_optional_questions_into_one_line(patient: Patient) -> None:
     html = check_page_after(patient, ADULT)
-    acne = html.split("<h2 class=\"summary-heading\">Your acne</h2>")[1].split("</dl>")[0]
+    acne = html.split('<h2 class="summary-heading">Your acne</h2>')[1].split("</dl>")[0]
     assert "4 optional questions" in acne  # inflammatory count, dark marks, fulminans, impact
     assert "How much does your acne affect" not in acne  # no row of its own
     assert 'href="/questions/C?return=check">Add answers' in acne
@@ -418,6 +418,71 @@ def test_new_questions_are_tagged_and_the_notice_links_to_the_first(patient: Pat
     notice = html.split('<div class="notice" role="status" tabindex="-1" data-autofocus>')[1].split("</div>")[0]
     assert 'href="#q-pregnant_now"' in notice  # the first new question
     assert html.count('<strong class="tag tag--new">New question</strong>') == 4
+
+
+def test_with_javascript_follow_ups_come_from_the_server_without_saving(app: Flask, patient: Patient) -> None:
+    """Issue 8: the page asks the server which questions these answers open; nothing is stored."""
+    patient.start()
+    patient.answer("A", ADULT["A"])
+    patient.get("/questions/B")
+    before = draft_answers(app)
+    response = patient.post("/questions/B/preview", {"can_get_pregnant": "yes"})
+    found = response.get_json()
+    assert response.status_code == 200
+    assert found["shown"][:3] == ["can_get_pregnant", "pregnant_now", "planning_pregnancy_6mo"]
+    assert "New question" in found["html"]["pregnant_now"]
+    assert draft_answers(app) == before  # a preview saves nothing
+    no = patient.post("/questions/B/preview", {"can_get_pregnant": "no"}).get_json()
+    assert "pregnant_now" not in no["shown"]
+
+
+def test_answers_to_questions_the_page_added_are_kept_in_one_step(app: Flask, patient: Patient) -> None:
+    """The page's hidden list names the follow-ups JavaScript added: Continue keeps their answers."""
+    patient.start()
+    patient.answer("A", ADULT["A"])
+    patient.get("/questions/B")
+    pregnant_follow_ups = {
+        "can_get_pregnant": "yes",
+        "pregnant_now": "no",
+        "planning_pregnancy_6mo": "no",
+        "breastfeeding": "no",
+        "contraception_methods": ["iud"],
+        "willing_pregnancy_prevention": "yes",
+    }
+    shown = " ".join(patient.post("/questions/B/preview", {"can_get_pregnant": "yes"}).get_json()["shown"])
+    response = patient.post("/questions/B", {**pregnant_follow_ups, "shown": shown, "action": "continue"})
+    assert response.status_code == 302  # no second round trip
+    assert draft_answers(app)["contraception_methods"] == ["iud"]
+
+
+def test_a_follow_up_the_page_added_and_left_blank_comes_back_as_new_not_as_an_error(
+    app: Flask, patient: Patient
+) -> None:
+    """With JavaScript, "right now" appears inline: left blank, Continue still shows the crisis panel."""
+    patient.start()
+    for section in "ABCD":
+        patient.answer(section, ADULT[section])
+    shown = "phq9_q1 phq9_q2 phq9_q9 suicide_now mh_history mh_family_history"
+    response = patient.post("/questions/E", ADULT["E"] | {"phq9_q9": "1", "shown": shown, "action": "continue"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert panels_in(html) == ["crisis"]
+    assert 'href="#q-suicide_now"' in html
+    assert count(app, models.StaffAlert) == 1
+
+
+def test_an_urgent_answer_on_a_page_with_errors_still_shows_the_panel_and_alerts(app: Flask, patient: Patient) -> None:
+    patient.start()
+    for section in "ABCD":
+        patient.answer(section, ADULT[section])
+    before = draft_answers(app)
+    response = patient.post("/questions/E", {"phq9_q9": "2", "action": "continue"})  # items 1 and 2 missing
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "There is a problem" in html
+    assert panels_in(html) == ["crisis"]
+    assert count(app, models.StaffAlert) == 1  # acted on at once (BT1)
+    assert draft_answers(app) == before  # the answers themselves are not saved
 
 
 def test_the_right_now_question_is_announced_on_the_crisis_page(patient: Patient) -> None:

@@ -24,8 +24,9 @@ from screener.models import AuditEvent, Reevaluation, Review, Screening, Screeni
 from screener.rules import CURRENT_RULESET, ERROR_RULE, RULES, ClinicConfig, evaluate, parse_answers
 from screener.rules.sources import SOURCES
 from screener.store import audit as audit_store
+from tests.rules.answersets import CASES
 from tests.web.conftest import Patient, StaffBrowser
-from tests.web.test_patient import complete, db_of
+from tests.web.test_patient import ADULT, complete, db_of
 
 Staff = Callable[..., StaffBrowser]
 NOW = datetime(2026, 11, 29, 9, 30, tzinfo=UTC)
@@ -81,6 +82,8 @@ def stored(app: Flask, given: dict[str, Any] = EXAMINED, *, now: datetime = NOW,
         language="en",
         clinician_notes=[{"id": n.id, "text": n.text, "sources": list(n.sources)} for n in decision.clinician_notes],
         fired_rules=list(decision.fired_rules),
+        review_flags=list(decision.review_flags),
+        priority=decision.priority,
         ruleset_version=decision.ruleset_version,
         ruleset_hash=decision.ruleset_hash,
         jurisdiction=decision.jurisdiction.value,
@@ -348,7 +351,223 @@ def test_a_garbage_cursor_gives_page_one(app: Flask, staff: Staff, cursor: str) 
     assert references(response.get_data(as_text=True)) == first
 
 
+# --- Review flags and priority in the queue ----------------------------------------------
+
+#: Rule titles come from the catalogue, never from the templates.
+TITLES = {rule.id: rule.title for rule in RULES}
+
+
+def case_answers(case_id: str) -> dict[str, Any]:
+    """The answers of a worked case (all of them under the default, US, clinic settings)."""
+    (case,) = [case for case in CASES if case["id"] == case_id]
+    assert case["config"] == {"jurisdiction": "US"}
+    return dict(case["answers"])
+
+
+def queue_rows(html: str) -> dict[str, str]:
+    """Each queue row's HTML, by the reference code it links to."""
+    rows = re.findall(r"<tr>\s*<th scope=\"row\">(.*?)</tr>", html, re.DOTALL)
+    return {references(row)[0]: row for row in rows}
+
+
+def test_the_queue_pages_urgent_then_priority_then_newest(app: Flask, staff: Staff) -> None:
+    """Worked cases TC71 (urgent), TC72 (priority), TC68 (flags only) and a plain one; the priority
+    block crosses the page boundary, and older priority screenings come before newer plain ones."""
+    kinds = {}
+    for number in range(40):
+        if number % 10 == 0:
+            case_id = "TC71"
+        elif number % 3 != 2:
+            case_id = "TC72"
+        else:
+            case_id = "TC68" if number % 2 else "plain"
+        given = EXAMINED if case_id == "plain" else case_answers(case_id)
+        # Newer screenings are the plain and flagged ones: only priority puts TC72 first.
+        minutes = number // 2 + (100 if case_id in ("TC68", "plain") else 0)
+        kinds[stored(app, given, now=NOW + timedelta(minutes=minutes))] = case_id
+    with db_of(app).read() as session:
+        everything = session.scalars(select(Screening)).all()
+        expected = [
+            s.reference_code
+            for s in sorted(everything, key=lambda s: (s.urgent, s.priority, s.created_at, s.id), reverse=True)
+        ]
+        kind_of = {s.reference_code: kinds[s.id] for s in everything}
+    browser = staff("clinician")
+    pages: list[list[str]] = []
+    url: str | None = "/staff/queue"
+    while url is not None:
+        html = browser.get(url).get_data(as_text=True)
+        pages.append(references(html))
+        url = next_link(html)
+    assert [len(page) for page in pages] == [25, 15]
+    flat = [code for page in pages for code in page]
+    assert flat == expected
+    rank = {"TC71": 0, "TC72": 1, "TC68": 2, "plain": 2}  # urgent, priority, then the rest by time
+    ranks = [rank[kind_of[code]] for code in flat]
+    assert ranks == sorted(ranks)
+    assert {kind_of[code] for code in flat[-12:]} == {"TC68", "plain"}  # the newest, yet last
+    assert kind_of[pages[0][-1]] == kind_of[pages[1][0]] == "TC72"  # the boundary is inside the priority block
+
+
+def test_each_queue_row_shows_its_priority_and_review_flag_markers(app: Flask, staff: Staff) -> None:
+    made = {case_id: stored(app, case_answers(case_id)) for case_id in ("TC68", "TC72", "TC71")}
+    made["plain"] = stored(app)  # EXAMINED: no review flags
+    html = staff("nurse").get("/staff/queue").get_data(as_text=True)
+    rows = queue_rows(html)
+    marks = {
+        name: (
+            "tag--urgent" in rows[screening_row(app, screening_id).reference_code],
+            "Priority</strong>" in rows[screening_row(app, screening_id).reference_code],
+            "Needs a clinician</strong>" in rows[screening_row(app, screening_id).reference_code],
+        )
+        for name, screening_id in made.items()
+    }
+    assert marks == {
+        "TC68": (False, False, True),  # OTHER_TREATMENTS_FIRST, and still needs a clinician
+        "TC72": (False, True, True),
+        "TC71": (True, False, True),
+        "plain": (False, False, False),
+    }
+    assert "Urgent screenings first, then priority ones, then the newest." in text_of(html)
+
+
+def attention_setup(app: Flask, staff: Staff) -> tuple[StaffBrowser, dict[str, int]]:
+    made = {
+        "plain": stored(app, now=NOW),
+        "tc68": stored(app, case_answers("TC68"), now=NOW + timedelta(hours=1)),
+        "tc70": stored(app, case_answers("TC70"), now=NOW + timedelta(hours=2)),
+        "tc72": stored(app, case_answers("TC72"), now=NOW + timedelta(hours=3)),
+        "tc69": stored(app, case_answers("TC69"), now=NOW + timedelta(days=2)),
+        "tc71": stored(app, case_answers("TC71"), now=NOW + timedelta(hours=4)),
+    }
+    browser = staff("clinician")
+    assert sign_off(browser, made["tc69"], decision="agree").status_code == 302
+    return browser, made
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("flagged=1", ["tc71", "tc69", "tc72", "tc70", "tc68"]),
+        ("priority=1", ["tc69", "tc72"]),
+        ("flagged=1&priority=1", ["tc69", "tc72"]),
+        ("flagged=1&outcome=OTHER_TREATMENTS_FIRST", ["tc72", "tc68"]),
+        ("flagged=1&review_status=unreviewed", ["tc71", "tc72", "tc70", "tc68"]),
+        ("priority=1&review_status=agreed", ["tc69"]),
+        ("priority=1&to=2026-11-30", ["tc72"]),
+        ("flagged=1&outcome=DISCUSSION_APPROPRIATE", []),
+        ("flagged=&priority=", ["tc71", "tc69", "tc72", "tc70", "tc68", "plain"]),  # unticked: no filter
+    ],
+)
+def test_the_review_flag_and_priority_filters(app: Flask, staff: Staff, query: str, expected: list[str]) -> None:
+    browser, made = attention_setup(app, staff)
+    response = browser.get(f"/staff/queue?{query}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert references(html) == [screening_row(app, made[name]).reference_code for name in expected]
+    for box in ("flagged", "priority"):
+        ticked = f"{box}=1" in query
+        assert (f'id="{box}" name="{box}" type="checkbox" value="1" checked' in html) is ticked
+    if not expected:
+        assert "No screenings match these filters" in html
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ("flagged=yes", "flagged", "Choose whether to show only screenings that need a clinician"),
+        ("priority=true", "priority", "Choose whether to show only screenings that are a priority"),
+    ],
+)
+def test_a_tampered_tick_box_gives_an_error_and_the_unfiltered_queue(
+    app: Flask, staff: Staff, query: str, field: str, message: str
+) -> None:
+    browser, made = attention_setup(app, staff)
+    response = browser.get(f"/staff/queue?{query}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert f'<a href="#{field}">{message}' in html
+    assert f'id="{field}-error"' in html
+    assert len(references(html)) == len(made)
+
+
+def test_paging_keeps_the_review_flag_and_priority_filters(app: Flask, staff: Staff) -> None:
+    for number in range(30):
+        stored(app, case_answers("TC72" if number % 3 else "TC68"), now=NOW + timedelta(minutes=number))
+    stored(app, now=NOW + timedelta(hours=5))
+    browser = staff("nurse")
+    first = browser.get("/staff/queue?flagged=1").get_data(as_text=True)
+    following = next_link(first)
+    assert following is not None
+    assert "flagged=1" in following
+    rest = references(browser.get(following).get_data(as_text=True))
+    assert len(references(first)) + len(rest) == 30  # every flagged one, not the plain one
+    assert next_link(browser.get("/staff/queue?priority=1").get_data(as_text=True)) is None  # 20 fit on one page
+    audited = events(app)[-1]
+    assert (audited.action, audited.detail["filters"]) == ("queue.view", {"priority": "1"})
+
+
 # --- One screening ------------------------------------------------------------------------
+
+
+def test_the_detail_page_shows_the_review_flags_and_priority_first(app: Flask, staff: Staff) -> None:
+    """TC72: OTHER_TREATMENTS_FIRST for the patient, but R-R04 and R-R16 (priority) for the clinician."""
+    screening_id = stored(app, case_answers("TC72"))
+    for path in (f"/staff/screenings/{screening_id}", f"/staff/screenings/{screening_id}/print"):
+        html = staff("clinician").get(path).get_data(as_text=True)
+        main = html.split("<main", 1)[1]
+        flags = main.index('id="review-flags"')
+        assert flags < main.index("Reference code")  # before everything else about the screening
+        assert flags < main.index("Other treatments are usually tried first")  # and before the outcome
+        panel = text_of(main[flags : main.index("</section>", flags)])
+        assert "Priority Needs a clinician: 2 review flags" in panel
+        assert f"R-R04 {TITLES['R-R04']}" in panel
+        assert f"R-R16 {TITLES['R-R16']}" in panel
+        assert 'href="#fired-R-R16"' in main
+        assert "Review flags R-R04, R-R16 (priority)" in text_of(main)
+
+
+def test_a_screening_without_review_flags_says_so_and_shows_no_panel(app: Flask, staff: Staff) -> None:
+    screening_id = stored(app, case_answers("TC70"))
+    unflagged_id = stored(app)
+    flagged = staff("nurse").get(f"/staff/screenings/{screening_id}").get_data(as_text=True)
+    assert "Needs a clinician: 1 review flag" in text_of(flagged)
+    assert "tag--priority" not in flagged.split("<main", 1)[1]  # PHQ-9 total 19: no priority
+    html = staff("nurse").get(f"/staff/screenings/{unflagged_id}").get_data(as_text=True)
+    assert 'id="review-flags"' not in html
+    assert "Review flags None" in text_of(html)
+
+
+def test_review_flags_of_a_rule_no_longer_in_the_catalogue_are_still_shown(app: Flask, staff: Staff) -> None:
+    screening_id = stored(
+        app, ruleset_version=OLD_RULESET, fired_rules=["R-G01", "R-R99"], review_flags=["R-R99"], priority=False
+    )
+    text = text_of(staff("nurse").get(f"/staff/screenings/{screening_id}").get_data(as_text=True))
+    assert "Needs a clinician: 1 review flag " in text
+    assert "R-R99 Not in the current catalogue Reference code" in text  # the flag, then the particulars
+
+
+def test_a_self_screen_with_a_high_phq9_reaches_the_clinician_as_a_priority(
+    app: Flask, patient: Patient, staff: Staff
+) -> None:
+    """The real patient journey: PHQ-9 total 21 with item 9 = 0 on severe acne (rules.md R-R16)."""
+    mood = {f"phq9_q{item}": "3" for item in range(1, 9)} | {"phq9_q8": "0", "phq9_q9": "0", "mh_history": "none"}
+    patient.start()
+    for section in "ABCD":
+        assert patient.answer(section, ADULT[section]).status_code == 302
+    assert patient.answer("E", mood).status_code == 200  # PHQ-2 of 6 enables items 3-8: asked, then sent again
+    assert patient.answer("E", mood).status_code == 302
+    for section in "FGH":
+        assert patient.answer(section, ADULT[section]).status_code == 302
+    patient.get("/check")
+    assert patient.post("/submit").status_code == 302
+    with db_of(app).read() as session:
+        version = session.scalars(select(ScreeningVersion)).one()
+        screening = session.scalars(select(Screening)).one()
+    assert (version.outcome, version.review_flags, version.priority) == ("CLINICIAN_REVIEW", ["R-R04", "R-R16"], True)
+    assert (screening.has_review_flags, screening.priority) == (True, True)
+    queue = staff("clinician").get("/staff/queue?priority=1").get_data(as_text=True)
+    assert references(queue) == [screening.reference_code]
 
 
 def test_the_detail_page_explains_the_stored_decision(app: Flask, staff: Staff) -> None:
@@ -497,7 +716,7 @@ def test_a_clinician_agrees(app: Flask, staff: Staff) -> None:
     text = text_of(browser.get(response.headers["Location"]).get_data(as_text=True))
     assert "Your review has been recorded." in text
     assert "Review status Agreed" in text
-    assert "Clinician 1 1 2026.11-draft.1 Agree" in text
+    assert f"Clinician 1 1 {CURRENT_RULESET.version} Agree" in text
 
 
 def test_disagreeing_without_a_reason_stores_nothing_and_keeps_what_was_typed(app: Flask, staff: Staff) -> None:
@@ -575,7 +794,7 @@ def test_a_clinician_disagrees_with_another_outcome_and_a_reason(app: Flask, sta
     assert screening_row(app, screening_id).outcome == "DISCUSSION_APPROPRIATE"  # the stored decision stands
     text = text_of(browser.get(f"/staff/screenings/{screening_id}").get_data(as_text=True))
     assert (
-        "Clinician 1 1 2026.11-draft.1 Disagree Isotretinoin is not an option right now NOT_APPROPRIATE_NOW "
+        f"Clinician 1 1 {CURRENT_RULESET.version} Disagree Isotretinoin is not an option right now NOT_APPROPRIATE_NOW "
         "Positive pregnancy test at the visit. Rebook after delivery."
     ) in text
     assert "Review status Disagreed" in text
@@ -723,13 +942,42 @@ def test_a_reevaluation_is_stored_beside_the_original_and_the_difference_shows(a
     assert f"Decided under ruleset {OLD_RULESET}, older than the current ruleset" in text
 
 
+def test_a_reevaluation_stores_and_shows_review_flags_and_priority_beside_the_original(
+    app: Flask, staff: Staff
+) -> None:
+    """TC72 decided under an older ruleset that had no R-R16: the re-run adds the flag and priority (BT6)."""
+    screening_id = stored(
+        app,
+        case_answers("TC72"),
+        ruleset_version=OLD_RULESET,
+        ruleset_hash="sha256:" + "0" * 64,
+        fired_rules=["R-G01", "R-R04"],
+        review_flags=["R-R04"],
+        priority=False,
+    )
+    browser = staff("clinician")
+    browser.get(f"/staff/screenings/{screening_id}")
+    response = browser.post(f"/staff/screenings/{screening_id}/reevaluations")
+    assert response.status_code == 302
+    (rerun,) = rows(app, Reevaluation)
+    assert (rerun.outcome, rerun.review_flags, rerun.priority) == ("OTHER_TREATMENTS_FIRST", ["R-R04", "R-R16"], True)
+    (version,) = rows(app, ScreeningVersion)
+    assert (version.review_flags, version.priority) == (["R-R04"], False)  # the original stays as it was
+    queued = screening_row(app, screening_id)
+    assert (queued.has_review_flags, queued.priority) == (True, False)  # the queue follows the stored decision
+    text = text_of(browser.get(response.headers["Location"]).get_data(as_text=True))
+    assert "Review flags R-R04 R-R04, R-R16 (changed)" in text
+    assert "Priority No Yes (changed)" in text
+    assert "Added: + R-R16" in text
+
+
 def test_a_reevaluation_under_the_same_rules_shows_no_difference(app: Flask, staff: Staff) -> None:
     screening_id = stored(app)
     browser = staff("clinician")
     browser.get(f"/staff/screenings/{screening_id}")
     response = browser.post(f"/staff/screenings/{screening_id}/reevaluations")
     text = text_of(browser.get(response.headers["Location"]).get_data(as_text=True))
-    assert "No difference: the same outcome, warnings, notes and rules." in text
+    assert "No difference: the same outcome, review flags, priority, warnings, notes and rules." in text
 
 
 def test_answers_that_no_longer_validate_cannot_be_reevaluated(app: Flask, staff: Staff) -> None:

@@ -15,6 +15,7 @@ STATE_CHANGING = {
     "patient.start_again",
     "patient.keep_alive",
     "patient.save_section",
+    "patient.preview_section",
     "patient.submit",
     "patient.save_for_later",
     "public.choose_language",
@@ -24,6 +25,7 @@ STATE_CHANGING = {
 PUBLIC = STATE_CHANGING | {
     "static",
     "public.healthz",
+    "public.readyz",
     "patient.start",
     "patient.about",
     "patient.section",

@@ -6,7 +6,18 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    get_template_attribute,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -22,6 +33,7 @@ from screener.rules import (
     asked_questions,
     evaluate,
     parse_answers,
+    questions_in,
 )
 from screener.web.limits import limiter
 from screener.web.patient.common import (
@@ -130,9 +142,10 @@ def save_section(section_id: str) -> ResponseReturnValue:
         if draft is None:
             return no_draft()
         saved = draft_answers(draft)
-        shown_before = shown_questions(section_id, saved)
+        asked_before = shown_questions(section_id, saved)
+        on_page = _shown_on_page(section_id, asked_before)
         form.validate()
-        given = form.answers(shown_before)
+        given = form.answers(on_page)
         # Answers on other pages stay; this page's answers are replaced by what was sent.
         candidate = {qid: v for qid, v in saved.items() if QUESTIONS_BY_ID[qid].section != section_id} | given
         # Validated, and stale answers to questions no longer asked thrown away (rules.md section 4).
@@ -141,13 +154,16 @@ def save_section(section_id: str) -> ResponseReturnValue:
         asked_now = asked_questions(answers, clinic())
         shown_now = [q for q in asked_now if q.section == section_id]
         if not saving_for_later:
-            form.require_answers([q for q in shown_before if q in shown_now])
-        if form.error_fields(shown_before):
-            db.rollback()  # bad input changes nothing
-            return _render_section(section_id, form, shown_before, saved, status=400)
-        store.save_answers(db, draft, as_json(answers), utcnow())
-        new_questions = [q for q in shown_now if q not in shown_before and q.id not in answers]
+            # Only questions the server asked before are required now; follow-ups the page added
+            # (JavaScript) and left blank come back marked as new, as they do without JavaScript.
+            form.require_answers([q for q in asked_before if q in shown_now])
+        # An urgent answer is acted on at once, even on a page that comes back with errors (BT1).
         urgent = _new_urgent_rules(db, draft, evaluate(parsed, clinic()))
+        if form.error_fields(on_page):
+            # Bad input changes nothing: the answers are not saved (only an urgent alert is kept).
+            return _render_section(section_id, form, on_page, saved, status=400, urgent=urgent)
+        store.save_answers(db, draft, as_json(answers), utcnow())
+        new_questions = [q for q in shown_now if q not in asked_before and q.id not in answers]
         if saving_for_later:
             code = issue_resume_code(db, draft)
     if saving_for_later:
@@ -159,6 +175,36 @@ def save_section(section_id: str) -> ResponseReturnValue:
     if request.args.get("return") == "check":
         return redirect(url_for("patient.check"))
     return redirect(next_url(section_id, asked_now))
+
+
+@bp.post("/questions/<section_id>/preview")
+def preview_section(section_id: str) -> ResponseReturnValue:
+    """With JavaScript: the questions this page asks for the answers chosen so far, and the markup of
+    each, so follow-ups appear without a page load. Nothing is saved or evaluated here: Continue still
+    sends the page, and the server decides, validates and shows any urgent panel (BT1)."""
+    _section_or_404(section_id)
+    draft = draft_or_none()
+    if draft is None:
+        return jsonify(shown=[], html={}), 409
+    saved = draft_answers(draft)
+    form = section_form(section_id)
+    form.validate()
+    given = form.answers(questions_in(section_id))
+    candidate = {qid: v for qid, v in saved.items() if QUESTIONS_BY_ID[qid].section != section_id} | given
+    shown = shown_questions(section_id, dict(parse_answers(as_json(candidate), clinic()).values))
+    question = get_template_attribute("_macros/questions.html", "question")
+    return jsonify(
+        shown=[q.id for q in shown],
+        html={field.question.id: str(question(field, highlight=True)) for field in form.answer_fields(shown)},
+        notice=_("Your answers mean we need to ask a little more. The new questions are marked below."),
+    )
+
+
+def _shown_on_page(section_id: str, asked_before: list[Question]) -> list[Question]:
+    """The questions the page showed: what the server asked, plus any follow-ups JavaScript added to
+    its hidden list. Only a hint: every answer still passes the enable rules."""
+    listed = set(request.form.get("shown", "").split())
+    return [q for q in questions_in(section_id) if q in asked_before or q.id in listed]
 
 
 def _new_urgent_rules(db: Any, draft: store.Draft, decision: Decision) -> list[dict[str, Any]]:

@@ -1,5 +1,6 @@
-"""The clinician's view of one screening, assembled from what was stored: the answers (self-report
-beside examination), the decision as shown, why each rule fired, versions, reviews and re-evaluations.
+"""The clinician's view of one screening, assembled from what was stored: the review flags and
+priority, the answers (self-report beside examination), the decision as shown, why each rule fired,
+versions, reviews and re-evaluations.
 
 Read-only: nothing here recomputes a stored decision.
 """
@@ -74,15 +75,22 @@ class Difference:
     notes_removed: list[Mapping[str, Any]]
     rules_added: list[str]
     rules_removed: list[str]
+    flags_added: list[str] = field(default_factory=list)
+    flags_removed: list[str] = field(default_factory=list)
 
     @property
     def outcome_changed(self) -> bool:
         return self.original is None or self.original.outcome != self.reevaluation.outcome
 
     @property
+    def priority_changed(self) -> bool:
+        return self.original is None or self.original.priority != self.reevaluation.priority
+
+    @property
     def unchanged(self) -> bool:
         lists = (self.warnings_added, self.warnings_removed, self.notes_added, self.notes_removed)
-        return not self.outcome_changed and not any(lists) and not self.rules_added and not self.rules_removed
+        rules = (self.rules_added, self.rules_removed, self.flags_added, self.flags_removed)
+        return not self.outcome_changed and not self.priority_changed and not any(lists) and not any(rules)
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,8 @@ class ScreeningPage:
 
     screening: Screening
     version: ScreeningVersion
+    #: The version's review flags with their rules (current catalogue), shown first on the page.
+    review_flags: list[FiredRule]
     config: ClinicConfig | None
     sections: list[tuple[str, list[AnswerRow]]]
     unknown_answers: list[tuple[str, Any]]
@@ -146,6 +156,7 @@ def _difference(reevaluation: Reevaluation, original: ScreeningVersion | None, p
     before_warnings = original.warnings if original else []
     before_notes = original.clinician_notes if original else []
     before_rules = original.fired_rules if original else []
+    before_flags = original.review_flags if original else []
     return Difference(
         reevaluation=reevaluation,
         performed_by=performed_by,
@@ -156,6 +167,8 @@ def _difference(reevaluation: Reevaluation, original: ScreeningVersion | None, p
         notes_removed=added(before_notes, reevaluation.clinician_notes),
         rules_added=[rule for rule in reevaluation.fired_rules if rule not in before_rules],
         rules_removed=[rule for rule in before_rules if rule not in reevaluation.fired_rules],
+        flags_added=[rule for rule in reevaluation.review_flags if rule not in before_flags],
+        flags_removed=[rule for rule in before_flags if rule not in reevaluation.review_flags],
     )
 
 
@@ -183,6 +196,7 @@ def screening_page(db: Session, screening: Screening) -> ScreeningPage:
     return ScreeningPage(
         screening=screening,
         version=version,
+        review_flags=[FiredRule(rule_id, RULES_BY_ID.get(rule_id)) for rule_id in version.review_flags],
         config=config,
         sections=sections,
         unknown_answers=[(qid, value) for qid, value in answers.items() if qid not in QUESTIONS_BY_ID],

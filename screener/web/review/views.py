@@ -50,6 +50,8 @@ OUTCOME_CODES = frozenset(outcome.value for outcome in Outcome)
 NOTE_MAX = 2000
 VIEW, PRINT, SIGN_OFF, REEVALUATE = "screening.view", "screening.print", "screening.sign_off", "screening.reevaluate"
 REVIEW_STATUS_LABELS = {"unreviewed": "Not reviewed", "agreed": "Agreed", "disagreed": "Disagreed"}
+#: The queue's yes-only filters (check boxes): the value a ticked box sends.
+TICKED = "1"
 
 
 @bp.context_processor
@@ -91,6 +93,9 @@ class QueueFilters:
     typed: dict[str, str]
     outcome: str | None = None
     review_status: str | None = None
+    #: Only screenings with review flags (whatever their outcome); only priority ones.
+    flagged: bool = False
+    priority: bool = False
     created_from: date | None = None
     created_to: date | None = None
 
@@ -102,6 +107,8 @@ class QueueFilters:
         return {
             "outcome": self.outcome,
             "review_status": self.review_status,
+            "flagged": self.flagged,
+            "priority": self.priority,
             "created_from": start,
             "created_until": until,
         }
@@ -112,12 +119,16 @@ class QueueFilters:
 
 def _queue_filters(args: Mapping[str, str]) -> tuple[QueueFilters, dict[str, str]]:
     """Parse the filter form; every problem is named, and any problem drops every filter."""
-    typed = {key: args.get(key, "").strip()[:40] for key in ("outcome", "review_status", "from", "to")}
+    fields = ("outcome", "review_status", "flagged", "priority", "from", "to")
+    typed = {key: args.get(key, "").strip()[:40] for key in fields}
     errors: dict[str, str] = {}
     if typed["outcome"] and typed["outcome"] not in review_store.OUTCOMES:
         errors["outcome"] = "Choose an outcome from the list"
     if typed["review_status"] and typed["review_status"] not in review_store.REVIEW_STATUSES:
         errors["review_status"] = "Choose a review status from the list"
+    for key, which in (("flagged", "that need a clinician"), ("priority", "that are a priority")):
+        if typed[key] not in ("", TICKED):
+            errors[key] = f"Choose whether to show only screenings {which}"
     dates: dict[str, date | None] = {}
     for key, label in (("from", "From"), ("to", "To")):
         dates[key] = None
@@ -134,6 +145,8 @@ def _queue_filters(args: Mapping[str, str]) -> tuple[QueueFilters, dict[str, str
         typed,
         outcome=typed["outcome"] or None,
         review_status=typed["review_status"] or None,
+        flagged=typed["flagged"] == TICKED,
+        priority=typed["priority"] == TICKED,
         created_from=dates["from"],
         created_to=dates["to"],
     ), {}
@@ -142,7 +155,7 @@ def _queue_filters(args: Mapping[str, str]) -> tuple[QueueFilters, dict[str, str
 @bp.get("/queue")
 @requires(*CARE_TEAM)
 def queue() -> ResponseReturnValue:
-    """Urgent first, then newest, a keyset page at a time; a bad cursor or filter never gives a 500."""
+    """Urgent first, then priority, then newest, a keyset page at a time; a bad cursor or filter never gives a 500."""
     filters, errors = _queue_filters(request.args)
     after = None if errors else review_store.Cursor.decode(request.args.get("after"))
     with get_db().write() as db:
@@ -160,6 +173,7 @@ def queue() -> ResponseReturnValue:
         errors=errors,
         outcomes=review_store.OUTCOMES,
         statuses=review_store.REVIEW_STATUSES,
+        ticked=TICKED,
         next_url=next_url,
         first_url=url_for("review.queue", **filters.url_args()) if after else None,
         filtered=bool(filters.url_args()) and not errors,
@@ -357,7 +371,7 @@ def rules() -> ResponseReturnValue:
     """The rule catalogue for clinical sign-off: what each rule checks, does, says, and why."""
     catalogue = [*CURRENT_RULESET.rules, ERROR_RULE]
     texts = [t for rule in catalogue if rule.warning for t in (rule.warning.wording.us, rule.warning.wording.uk)]
-    texts += [contact.text for contacts in CRISIS_CONTACTS.values() for contact in contacts]
+    texts += [contact.label for contacts in CRISIS_CONTACTS.values() for contact in contacts]
     return render_template(
         "review/rules.html",
         ruleset=CURRENT_RULESET,
