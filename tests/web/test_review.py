@@ -21,7 +21,16 @@ from sqlalchemy import func, select
 
 from screener import store
 from screener.models import AuditEvent, Reevaluation, Review, Screening, ScreeningVersion
-from screener.rules import CURRENT_RULESET, ERROR_RULE, RULES, ClinicConfig, evaluate, parse_answers
+from screener.rules import (
+    CURRENT_RULESET,
+    ERROR_RULE,
+    OUTCOME_LABELS,
+    RULES,
+    ClinicConfig,
+    evaluate,
+    parse_answers,
+    patient_texts,
+)
 from screener.rules.sources import SOURCES
 from screener.store import audit as audit_store
 from tests.rules.answersets import CASES
@@ -1086,6 +1095,17 @@ def test_the_rule_catalogue_lists_every_rule_with_its_wording_and_sources(app: F
     assert "Línea de Prevención del Suicidio y Crisis" in text
     assert "US only" in text
     assert "UK only" in text
+
+
+def test_the_rule_catalogue_shows_every_patient_text_the_hash_covers(app: Flask, staff: Staff) -> None:
+    """Issue 7: outcome explanations, contact panels and the About page are reviewed with the rules."""
+    text = text_of(staff("clinician").get("/staff/rules").get_data(as_text=True))
+    for shown in patient_texts.every_text():
+        assert " ".join(shown.split()) in text, shown
+    for label in OUTCOME_LABELS.values():
+        assert label in text
+    assert "Your skin may need a doctor today" in text
+    assert "Northern Ireland: Lifeline, free, day or night: call" in text
 
 
 def test_the_detail_page_links_to_checking_or_amending_the_answers(app: Flask, staff: Any) -> None:

@@ -27,15 +27,16 @@ from screener.clock import utcnow
 from screener.db import get_db
 from screener.models import StaffUser
 from screener.rules import (
-    CRISIS_CONTACTS,
     CURRENT_RULESET,
     ERROR_RULE,
+    OUTCOME_LABELS,
     SOURCES,
     InvalidInput,
     Outcome,
     evaluate,
     parse_answers,
     parse_config,
+    patient_texts,
 )
 from screener.store import current_version, get_screening
 from screener.store import review as review_store
@@ -368,16 +369,21 @@ def _spanish(texts: Iterable[str]) -> dict[str, str]:
 @bp.get("/rules")
 @requires(*ALL_STAFF)
 def rules() -> ResponseReturnValue:
-    """The rule catalogue for clinical sign-off: what each rule checks, does, says, and why."""
+    """The rule catalogue for clinical sign-off: what each rule checks, does, says, and why.
+
+    It shows every clinical text the ruleset hash covers: the rules, and the patient wording beyond
+    the warnings (outcome labels and explanations, contact panels, the start and About pages).
+    """
     catalogue = [*CURRENT_RULESET.rules, ERROR_RULE]
     texts = [t for rule in catalogue if rule.warning for t in (rule.warning.wording.us, rule.warning.wording.uk)]
-    texts += [contact.label for contacts in CRISIS_CONTACTS.values() for contact in contacts]
+    texts += [*OUTCOME_LABELS.values(), *patient_texts.every_text()]
     return render_template(
         "review/rules.html",
         ruleset=CURRENT_RULESET,
         rules=catalogue,
         error_rule=ERROR_RULE,
         spanish=_spanish(texts),
-        crisis_contacts=CRISIS_CONTACTS,
+        patient_texts=patient_texts,
+        outcome_labels=OUTCOME_LABELS,
         sources=SOURCES,
     )
