@@ -77,8 +77,17 @@ SETTINGS = (
     Setting("PATIENT_IDLE_MINUTES", 10, _whole, "patient pages clear after this long without activity"),
     Setting("IDLE_WARNING_SECONDS", 120, _whole, "how long before the idle timeout the warning appears"),
     Setting("RESUME_HOURS", 72, _whole, "how long a 'save and come back later' code stays valid"),
+    # Staff
+    Setting("ALERT_OVERDUE_MINUTES", 60, _whole, "an urgent alert not acknowledged after this long is marked overdue"),
     Setting("PROXY_COUNT", 0, _whole, "trusted reverse proxies in front (nginx: 1) for client address and HTTPS"),
     Setting("RATELIMIT_STORAGE_URI", "memory://", _text, "Flask-Limiter storage; redis://... with several servers"),
+    Setting(
+        "SINGLE_PROCESS",
+        False,
+        _flag,
+        "production: the app runs as one process (one gunicorn worker on one server), so memory:// throttling "
+        "is allowed",
+    ),
 )
 SETTINGS_BY_NAME = {setting.name: setting for setting in SETTINGS}
 #: The settings the rules read (rules.md section 2), which ``clinic_config()`` turns into a ClinicConfig.
@@ -103,6 +112,7 @@ def load(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] 
     settings = _read(SETTINGS, environ)
     settings.update(overrides or {})
     _check_secret_key(settings)
+    _check_rate_limit_storage(settings)
     settings["CLINIC_CONFIG"] = clinic_config(settings)
     settings.update(_derived_flask_settings(settings))
     return settings
@@ -143,6 +153,44 @@ def _check_secret_key(settings: dict[str, Any]) -> None:
         settings["SECRET_KEY"] = secrets.token_urlsafe(32)  # development: fresh per process
 
 
+#: Throttling storage that each process keeps to itself: every limit is multiplied by the process count.
+PER_PROCESS_STORAGE = "memory://"
+#: Redis client options for shared throttling storage: an unreachable or stalled Redis costs a request at
+#: most half a second (no retries) before Flask-Limiter falls back to per-process memory (web/limits.py).
+REDIS_STORAGE_OPTIONS: dict[str, Any] = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5, "retry": None}
+
+
+def per_process_storage(settings: Mapping[str, Any]) -> bool:
+    return str(settings["RATELIMIT_STORAGE_URI"]).startswith(PER_PROCESS_STORAGE)
+
+
+def _redis_storage(settings: Mapping[str, Any]) -> bool:
+    return str(settings["RATELIMIT_STORAGE_URI"]).startswith(("redis://", "rediss://", "redis+unix://"))
+
+
+def _check_rate_limit_storage(settings: Mapping[str, Any]) -> None:
+    """Production throttles in shared storage, unless the operator states that the app is one process."""
+    if settings["ENV"] == "production" and per_process_storage(settings) and not settings["SINGLE_PROCESS"]:
+        raise ConfigError(
+            "SCREENER_RATELIMIT_STORAGE_URI is memory:// in production: every worker and server would keep its "
+            "own count, multiplying every sign-in limit. Set it to shared storage (redis://127.0.0.1:6379), or "
+            "set SCREENER_SINGLE_PROCESS=true if the app really runs as one gunicorn worker on one server"
+        )
+
+
+def check_worker_count(settings: Mapping[str, Any], workers: int) -> None:
+    """For the server (deploy/gunicorn.conf.py): memory:// throttling with several workers is refused.
+
+    In production that is always a mistake; in development it is allowed (the limits are then per worker).
+    """
+    if settings["ENV"] == "production" and per_process_storage(settings) and workers > 1:
+        raise ConfigError(
+            f"{workers} gunicorn workers with SCREENER_RATELIMIT_STORAGE_URI=memory:// in production: every "
+            "worker would keep its own count, multiplying every limit. Use shared storage "
+            "(redis://127.0.0.1:6379), or run one worker (WEB_CONCURRENCY=1) with SCREENER_SINGLE_PROCESS=true"
+        )
+
+
 def clinic_config(settings: Mapping[str, Any]) -> ClinicConfig:
     """The rules' ClinicConfig for this clinic, validated by the rules module."""
     try:
@@ -173,6 +221,7 @@ def _derived_flask_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
         "PERMANENT_SESSION_LIFETIME": timedelta(days=1),
         "SESSION_REFRESH_EACH_REQUEST": False,  # the idle clock in the session refreshes it often enough
         "RATELIMIT_STORAGE_URI": settings["RATELIMIT_STORAGE_URI"],
+        "RATELIMIT_STORAGE_OPTIONS": dict(REDIS_STORAGE_OPTIONS) if _redis_storage(settings) else {},
         "RATELIMIT_HEADERS_ENABLED": False,
         "BABEL_DEFAULT_LOCALE": "en",
         # Our forms carry their own translated messages; Flask-WTF's would reload a catalogue per request.

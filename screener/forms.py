@@ -8,6 +8,7 @@ or an error message, and keep the typed text for the re-rendered page.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -22,6 +23,7 @@ from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from screener.rules import QUESTIONS, AnswerValue, Kind, Question, questions_in
+from screener.rules.questions import N_
 
 
 def _(text: str, **variables: object) -> str:
@@ -305,3 +307,70 @@ def intake_form(
             "birth_year": str(birth_date.year),
         }
     return intake_form_class()(data=data)
+
+
+# --- The contact offer beside an urgent panel ---------------------------------------------
+
+#: Best times to call, as offered (codes stored with the alert; labels translated on the page).
+CONTACT_TIMES = (
+    ("morning", N_("Morning")),
+    ("afternoon", N_("Afternoon")),
+    ("evening", N_("Evening")),
+    ("any", N_("Any time")),
+)
+CONTACT_NAME_MAX = 100
+#: A phone number: digits with the usual separators; 6 to 15 digits (E.164 allows 15).
+PHONE_SEPARATORS = frozenset(" +-().")
+PHONE_DIGITS = (6, 15)
+
+
+@dataclass(frozen=True)
+class ContactEntry:
+    """What a person in crisis chose to leave for the care team, checked."""
+
+    name: str | None
+    phone: str
+    best_time: str | None
+
+
+def _plain_text(text: str) -> bool:
+    """No control or format characters (bidi overrides, zero-width joiners): a name reads as typed."""
+    return not any(unicodedata.category(character) in ("Cc", "Cf") for character in text)
+
+
+class ContactOfferForm(FlaskForm):
+    """ "Can we contact you?": optional, never a barrier to the help contacts above it."""
+
+    class Meta:
+        locales = False
+
+    contact_name = StringField()
+    contact_phone = StringField()
+    contact_time = RadioField(choices=[code for code, _label in CONTACT_TIMES], validate_choice=False)
+    back = HiddenField()
+
+    def details(self) -> ContactEntry | None:
+        """The checked details, or None after putting a message on each wrong field."""
+        name = " ".join((self.contact_name.data or "").split())
+        phone = " ".join((self.contact_phone.data or "").split())
+        digits = sum(character.isdigit() for character in phone)
+        if len(name) > CONTACT_NAME_MAX:
+            self.contact_name.errors = [_("Name must be %(max)s characters or fewer", max=CONTACT_NAME_MAX)]
+        elif not _plain_text(name):
+            self.contact_name.errors = [_("Name must only include letters, spaces and punctuation")]
+        if not phone:
+            self.contact_phone.errors = [_("Enter a phone number, or choose No thanks")]
+        elif (
+            any(not (c.isascii() and c.isdigit()) and c not in PHONE_SEPARATORS for c in phone)
+            or not PHONE_DIGITS[0] <= digits <= PHONE_DIGITS[1]
+        ):
+            self.contact_phone.errors = [_("Enter a phone number, like 07700 900 982 or (555) 010-0100")]
+        time = self.contact_time.data
+        if time is not None and time not in dict(CONTACT_TIMES):
+            self.contact_time.errors = [_("Select one of the times shown")]
+        if self.contact_name.errors or self.contact_phone.errors or self.contact_time.errors:
+            return None
+        return ContactEntry(name or None, phone, time)
+
+    def error_fields(self) -> list[Field]:
+        return [field for field in (self.contact_name, self.contact_phone, self.contact_time) if field.errors]

@@ -221,6 +221,13 @@ class StaffAlert(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     acknowledged_by: Mapped[int | None]
     action_taken: Mapped[str | None] = mapped_column(Text)
+    #: What the person chose when the urgent panel offered contact: "given", "declined", or not yet.
+    contact_choice: Mapped[str | None] = mapped_column(String(16))
+    contact_name: Mapped[str | None] = mapped_column(Text)
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    #: Best time to call: one of the offered codes (morning, afternoon, evening, any).
+    contact_time: Mapped[str | None] = mapped_column(String(16))
+    contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class StaffUser(Base):

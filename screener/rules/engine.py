@@ -197,6 +197,7 @@ def _patient_texts() -> dict[str, object]:
         ],
         "footer": [patient_texts.FOOTER_TITLE, patient_texts.FOOTER_INTRO, patient_texts.FOOTER_CLOSING],
         "clinic_phone_label": patient_texts.CLINIC_PHONE_LABEL,
+        "contact_offer": [patient_texts.CONTACT_OFFER_TITLE, patient_texts.CONTACT_OFFER_INTRO],
         "start_page": [patient_texts.START_INTRO.us, patient_texts.START_INTRO.uk, *patient_texts.START_POINTS],
         "about_page": [
             [part.block.value, part.wording.us, part.wording.uk, part.severity.value if part.severity else None]

@@ -16,12 +16,14 @@ from .screenings import (
     complete_draft,
     create_draft,
     current_version,
+    decline_contact,
     delete_draft,
     find_draft,
     find_screening_by_reference,
     find_screening_for_token,
     get_screening,
     issue_resume_code,
+    leave_contact,
     lock_draft,
     mark_urgent_shown,
     normalise_code,
@@ -29,6 +31,7 @@ from .screenings import (
     record_urgent_alert,
     resume_draft,
     save_answers,
+    urgent_alert_for,
 )
 
 __all__ = [
@@ -43,12 +46,14 @@ __all__ = [
     "complete_draft",
     "create_draft",
     "current_version",
+    "decline_contact",
     "delete_draft",
     "find_draft",
     "find_screening_by_reference",
     "find_screening_for_token",
     "get_screening",
     "issue_resume_code",
+    "leave_contact",
     "lock_draft",
     "mark_urgent_shown",
     "normalise_code",
@@ -56,4 +61,5 @@ __all__ = [
     "record_urgent_alert",
     "resume_draft",
     "save_answers",
+    "urgent_alert_for",
 ]

@@ -288,6 +288,31 @@ def record_urgent_alert(session: Session, *, draft: Draft, rule_ids: Sequence[st
     return alert
 
 
+def urgent_alert_for(session: Session, *, draft_id: int | None, screening_id: int | None) -> StaffAlert | None:
+    """The newest urgent alert raised for this unfinished form or screening."""
+    if draft_id is None and screening_id is None:
+        return None
+    owner = StaffAlert.draft_id == draft_id if draft_id is not None else StaffAlert.screening_id == screening_id
+    query = select(StaffAlert).where(owner, StaffAlert.kind == URGENT_ALERT).order_by(StaffAlert.id.desc()).limit(1)
+    return session.scalars(query).first()
+
+
+def leave_contact(
+    session: Session, alert: StaffAlert, *, name: str | None, phone: str, best_time: str | None, now: datetime
+) -> None:
+    """Keep the person's contact details with the alert (the latest they sent wins)."""
+    alert.contact_choice, alert.contact_name, alert.contact_phone, alert.contact_time = "given", name, phone, best_time
+    alert.contact_at = now
+    session.flush()
+
+
+def decline_contact(session: Session, alert: StaffAlert, now: datetime) -> None:
+    """The person chose not to leave contact details: the alert says so (and forgets any sent before)."""
+    alert.contact_choice, alert.contact_name, alert.contact_phone, alert.contact_time = "declined", None, None, None
+    alert.contact_at = now
+    session.flush()
+
+
 # --- Completion and screenings ------------------------------------------------------------
 
 

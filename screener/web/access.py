@@ -40,6 +40,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "patient.section",
         "patient.save_section",
         "patient.preview_section",
+        "patient.contact",
         "patient.check",
         "patient.submit",
         "patient.result",

@@ -85,6 +85,7 @@ ACCESS: dict[str, Row] = {
     "patient.section": everyone("GET", Redirect("/")),
     "patient.save_section": everyone("POST", Redirect("/"), form={"action": "continue"}),
     "patient.preview_section": everyone("POST", 409),  # no answers on this device: nothing to preview
+    "patient.contact": everyone("GET", 200),
     "patient.check": everyone("GET", Redirect("/")),
     "patient.submit": everyone("POST", Redirect("/")),
     "patient.result": everyone("GET", Redirect("/")),

@@ -615,6 +615,32 @@ def test_the_alerts_page_lists_open_alerts_oldest_first(app: Flask, staff: Staff
     assert 'href="/staff/alerts"' in html  # the navigation
 
 
+def test_an_alert_shows_its_age_the_contact_left_and_is_marked_overdue(app: Flask, staff: Staff) -> None:
+    """Issue 8: the 2-hour-old alert is overdue (60 minutes by default); the fresh one is not."""
+    draft_alert, intake_alert, _code = _alerts(app)
+    with db_of(app).write() as session:
+        alert = session.get(models.StaffAlert, draft_alert)
+        assert alert is not None
+        store.leave_contact(session, alert, name="Sam", phone="07700 900982", best_time="evening", now=utcnow())
+        fresh = session.get(models.StaffAlert, intake_alert)
+        assert fresh is not None
+        store.decline_contact(session, fresh, utcnow())
+    html = staff("nurse").get("/staff/alerts").get_data(as_text=True)
+    first, second = html.split(f'id="alert-{intake_alert}"')
+    assert "Overdue" in first
+    assert "2 h 0 min ago" in first
+    assert 'href="tel:07700900982"' in first
+    assert "Best time to call: Evening" in first
+    assert "Overdue" not in second.split("</li>")[0]
+    assert "chose not to leave contact details" in second
+
+
+def test_the_overdue_time_is_the_clinics_setting(app: Flask, staff: Staff) -> None:
+    _alerts(app)
+    app.config["ALERT_OVERDUE_MINUTES"] = 180
+    assert "Overdue" not in staff("nurse").get("/staff/alerts").get_data(as_text=True)
+
+
 def test_acknowledging_needs_what_was_done(app: Flask, staff: Staff) -> None:
     draft_alert, _intake_alert, _code = _alerts(app)
     browser = staff("nurse")

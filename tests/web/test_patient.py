@@ -455,6 +455,82 @@ def test_answers_to_questions_the_page_added_are_kept_in_one_step(app: Flask, pa
     assert draft_answers(app)["contraception_methods"] == ["iud"]
 
 
+def urgent_mood_page(patient: Patient) -> str:
+    patient.start()
+    for section in "ABCD":
+        patient.answer(section, ADULT[section])
+    return patient.answer("E", ADULT["E"] | {"phq9_q9": "1"}).get_data(as_text=True)
+
+
+def open_alert(app: Flask) -> models.StaffAlert:
+    with db_of(app).read() as session:
+        return session.scalars(select(models.StaffAlert)).one()
+
+
+def test_a_person_in_crisis_may_leave_a_number_after_the_help_contacts(app: Flask, patient: Patient) -> None:
+    """Issue 8: optional, after the panel, says who sees it; the alert shows it at once."""
+    html = urgent_mood_page(patient)
+    assert html.index("crisis-panel--crisis") < html.index(patient_texts.CONTACT_OFFER_TITLE)
+    assert patient_texts.CONTACT_OFFER_INTRO in html
+    response = patient.post(
+        "/contact",
+        {"contact_name": "Sam", "contact_phone": "(555) 010-0199", "contact_time": "evening", "back": "/questions/E"},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/questions/E"
+    alert = open_alert(app)
+    assert (alert.contact_choice, alert.contact_name, alert.contact_phone, alert.contact_time) == (
+        "given",
+        "Sam",
+        "(555) 010-0199",
+        "evening",
+    )
+    with db_of(app).read() as session:
+        event = session.scalars(select(models.AuditEvent).where(models.AuditEvent.action == "alert.contact")).one()
+    assert event.detail == {"choice": "given"}  # the trail says what happened, not the number
+    assert patient_texts.CONTACT_OFFER_TITLE not in patient.get("/questions/E").get_data(as_text=True)
+
+
+def test_declining_is_recorded_and_the_offer_is_not_repeated(app: Flask, patient: Patient) -> None:
+    urgent_mood_page(patient)
+    assert patient.post("/contact", {"action": "decline", "back": "/questions/E"}).status_code == 302
+    assert open_alert(app).contact_choice == "declined"
+    patient.answer("E", ADULT["E"] | {"phq9_q9": "1", "suicide_now": "no"})
+    for section in "FGH":
+        patient.answer(section, ADULT[section])
+    result = complete_from_check(patient)
+    assert "crisis-panel--crisis" in result
+    assert patient_texts.CONTACT_OFFER_TITLE not in result
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ({"contact_phone": ""}, "Enter a phone number, or choose No thanks"),
+        ({"contact_phone": "call me"}, "Enter a phone number, like"),
+        ({"contact_phone": "１２３４５６７"}, "Enter a phone number, like"),  # full-width digits
+        ({"contact_phone": "555 0100", "contact_name": "Sam\u202egnp.exe"}, "letters, spaces and punctuation"),
+        ({"contact_phone": "555 0100", "contact_time": "midnight"}, "Select one of the times shown"),
+    ],
+)
+def test_bad_contact_details_get_an_error_and_change_nothing(
+    app: Flask, patient: Patient, typed: dict[str, str], message: str
+) -> None:
+    urgent_mood_page(patient)
+    response = patient.post("/contact", {"back": "/questions/E", **typed})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "There is a problem" in html
+    assert message in html
+    assert open_alert(app).contact_choice is None
+
+
+def test_the_contact_offer_never_sends_anyone_off_the_site(patient: Patient) -> None:
+    urgent_mood_page(patient)
+    response = patient.post("/contact", {"action": "decline", "back": "https://evil.example/"})
+    assert response.headers["Location"] == "/result"
+
+
 def test_a_follow_up_the_page_added_and_left_blank_comes_back_as_new_not_as_an_error(
     app: Flask, patient: Patient
 ) -> None:

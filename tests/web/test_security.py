@@ -28,6 +28,7 @@ PUBLIC = STATE_CHANGING | {
     "public.readyz",
     "patient.start",
     "patient.about",
+    "patient.contact",  # GET shows the offer, POST keeps it (like resume)
     "patient.section",
     "patient.check",
     "patient.result",

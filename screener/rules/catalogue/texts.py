@@ -160,6 +160,12 @@ CONTACT_PANELS: Final = {
     for jurisdiction in Jurisdiction
 }
 
+#: The optional offer beside an urgent panel: who sees the details, and when (issue 8).
+CONTACT_OFFER_TITLE: Final = N_("Can we contact you?")
+CONTACT_OFFER_INTRO: Final = N_(
+    "This is up to you. If you leave a name and phone number, the care team will see them with the alert "
+    "we sent them. They may call you. Please still use the contacts above if you need help now."
+)
 #: The crisis footer on every patient page (BT2): its heading and the words around the contacts.
 FOOTER_TITLE: Final = N_("Need help now?")
 FOOTER_INTRO: Final = N_(
@@ -286,6 +292,8 @@ def every_text() -> tuple[str, ...]:
         STOP_OR_CARRY_ON,
         *(text for panel in CONTACT_PANELS.values() for text in (panel.title, panel.closing)),
         *(contact.label for panel in CONTACT_PANELS.values() for contact in panel.contacts),
+        CONTACT_OFFER_TITLE,
+        CONTACT_OFFER_INTRO,
         FOOTER_TITLE,
         FOOTER_INTRO,
         FOOTER_CLOSING,

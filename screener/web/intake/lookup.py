@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from screener import store
 from screener.clock import utcnow
 from screener.db import get_db
+from screener.forms import CONTACT_TIMES
 from screener.models import StaffUser
 from screener.store import intake as intake_store
 from screener.store.screenings import count_open_alerts
@@ -77,13 +79,17 @@ def find() -> ResponseReturnValue:
 def _render_alerts(
     *, errors: Mapping[int, str] | None = None, typed: Mapping[int, str] | None = None, status: int = 200
 ) -> ResponseReturnValue:
+    now = utcnow()
     with get_db().read() as db:
         pending = intake_store.open_alerts(db)
-        handled = intake_store.recent_acknowledged_alerts(db, now=utcnow())
+        handled = intake_store.recent_acknowledged_alerts(db, now=now)
         total = count_open_alerts(db)
     return (
         render_template(
             "intake/alerts.html",
+            now=now,
+            overdue_after=timedelta(minutes=current_app.config["ALERT_OVERDUE_MINUTES"]),
+            contact_times=dict(CONTACT_TIMES),
             pending=pending,
             handled=handled,
             total=total,

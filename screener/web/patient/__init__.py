@@ -5,7 +5,7 @@ the session cookie and saved on the server after every page, so a closed browser
 nothing. Enable rules run here on the server, so every page works without JavaScript.
 """
 
-from . import finish, pages
+from . import contact, finish, pages
 from .common import bp
 
-__all__ = ["bp", "finish", "pages"]
+__all__ = ["bp", "contact", "finish", "pages"]

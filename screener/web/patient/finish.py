@@ -14,6 +14,7 @@ from wtforms import StringField
 from screener import store
 from screener.clock import utcnow
 from screener.db import get_db
+from screener.forms import CONTACT_TIMES
 from screener.rules import (
     OUTCOME_OF_WARNING,
     PANEL_OF_WARNING,
@@ -46,6 +47,7 @@ from screener.web.patient.common import (
     no_draft,
     saved_redirect,
 )
+from screener.web.patient.contact import contact_offer
 from screener.web.records import urgent_rule_ids, version_record
 
 # --- Check answers and submit -------------------------------------------------------------
@@ -134,11 +136,14 @@ def result() -> ResponseReturnValue:
         others = [w for w in version.warnings if w["id"] not in PANEL_OF_WARNING]
         # A "not now" result leads with the warnings behind it, in plain words (why first).
         reasons = [w for w in others if OUTCOME_OF_WARNING.get(w["id"]) is outcome and outcome in WHY_FIRST]
+        panels = contact_panels(version.warnings, version.fired_rules, jurisdiction)
         return render_template(
             "patient/result.html",
+            offer=contact_offer(db) if panels else None,
+            times=CONTACT_TIMES,
             outcome=outcome,
             reference_code=screening.reference_code,
-            panels=contact_panels(version.warnings, version.fired_rules, jurisdiction),
+            panels=panels,
             explanation=patient_texts.explanation(outcome, urgent_panels(version.fired_rules), jurisdiction),
             next_steps=patient_texts.next_steps(outcome),
             reasons=reasons,

@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 from screener import store
 from screener.clock import utcnow
 from screener.db import get_db
-from screener.forms import QuestionnaireForm, section_form
+from screener.forms import CONTACT_TIMES, ContactOfferForm, QuestionnaireForm, section_form
 from screener.rules import (
     QUESTIONS_BY_ID,
     URGENT_RULE_IDS,
@@ -57,6 +57,7 @@ from screener.web.patient.common import (
     shown_questions,
     urgent_panels_now,
 )
+from screener.web.patient.contact import contact_offer
 
 # --- Start, language, about ---------------------------------------------------------------
 
@@ -159,9 +160,10 @@ def save_section(section_id: str) -> ResponseReturnValue:
             form.require_answers([q for q in asked_before if q in shown_now])
         # An urgent answer is acted on at once, even on a page that comes back with errors (BT1).
         urgent = _new_urgent_rules(db, draft, evaluate(parsed, clinic()))
+        offer = contact_offer(db) if urgent else None
         if form.error_fields(on_page):
             # Bad input changes nothing: the answers are not saved (only an urgent alert is kept).
-            return _render_section(section_id, form, on_page, saved, status=400, urgent=urgent)
+            return _render_section(section_id, form, on_page, saved, status=400, urgent=urgent, offer=offer)
         store.save_answers(db, draft, as_json(answers), utcnow())
         new_questions = [q for q in shown_now if q not in asked_before and q.id not in answers]
         if saving_for_later:
@@ -171,7 +173,9 @@ def save_section(section_id: str) -> ResponseReturnValue:
     if urgent or new_questions:
         # Show the crisis panel, or the questions these answers opened, before going on.
         form = section_form(section_id, answers)
-        return _render_section(section_id, form, shown_now, answers, urgent=urgent, new_questions=new_questions)
+        return _render_section(
+            section_id, form, shown_now, answers, urgent=urgent, new_questions=new_questions, offer=offer
+        )
     if request.args.get("return") == "check":
         return redirect(url_for("patient.check"))
     return redirect(next_url(section_id, asked_now))
@@ -231,6 +235,7 @@ def _render_section(
     status: int = 200,
     urgent: list[dict[str, Any]] | None = None,
     new_questions: list[Question] | None = None,
+    offer: ContactOfferForm | None = None,
 ) -> ResponseReturnValue:
     position = PATIENT_SECTION_IDS.index(section_id)
     return (
@@ -244,6 +249,8 @@ def _render_section(
             error_fields=form.error_fields(shown),
             urgent=urgent or [],
             new_questions=new_questions or [],
+            offer=offer,
+            times=CONTACT_TIMES,
             back_url=previous_url(section_id, answers),
             returning=request.args.get("return") == "check",
         ),
