@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from screener import config, db
+from screener import config, db, observability
 from screener.rules import CRISIS_CONTACTS, patient_texts
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -58,6 +57,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         instance_path=db.default_instance_path(),  # the same file `screener db upgrade` prepares
     )
     app.config.from_mapping(config.load(overrides=overrides))
+    observability.init_app(app)  # first: the request id and clock, before any other hook can answer
     if app.config["PROXY_COUNT"]:
         # Behind nginx: trust its X-Forwarded-For/-Proto, so throttling sees the client's address,
         # the audit trail records it, and HTTPS is recognised (HSTS, secure CSRF checks).
@@ -148,10 +148,14 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def _error_page(status: int, title: str, message: str, incident: str | None = None) -> tuple[Response | str, int]:
+def _error_page(status: int, title: str, message: str) -> tuple[Response | str, int]:
+    """Every error page shows the request id: quoted by the person, it finds the log line."""
     if _wants_json():
         return jsonify(errors=[{"field": "request", "message": message}]), status
-    return render_template("errors/error.html", status=status, title=title, message=message, incident=incident), status
+    request_id = observability.request_id()
+    return render_template(
+        "errors/error.html", status=status, title=title, message=message, request_id=request_id
+    ), status
 
 
 def _http_error(error: HTTPException) -> tuple[Response | str, int]:
@@ -196,12 +200,12 @@ def _database_unavailable(error: db.DatabaseUnavailable) -> tuple[Response | str
 
 
 def _unexpected_error(error: Exception) -> tuple[Response | str, int]:
-    """Generic 500 with an incident ID to quote; the traceback goes to the log only."""
-    incident = uuid.uuid4().hex[:12]
-    log.exception("unhandled error, incident %s", incident)
+    """Generic 500 with the request id to quote; the exception's type and stack go to the log only."""
+    # The record carries the exception's type and frames only, never the exception: its message may
+    # quote what was typed, and any handler could print it.
+    log.error("unhandled error", extra={"fields": observability.exception_fields(error)})
     return _error_page(
         500,
         _("Sorry, something went wrong"),
         _("Please try again. If it keeps happening, tell a member of staff this reference."),
-        incident,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import click
@@ -232,6 +233,54 @@ def db_purge() -> None:
 TAMPERED = 1
 
 
+@db_group.command(name="backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace PATH if it exists.")
+def db_backup(path: Path, force: bool) -> None:
+    """Back up the live database into the file PATH, and check the copy.
+
+    SQLite: the online backup API (the app keeps running), then PRAGMA integrity_check on the copy.
+    PostgreSQL: pg_dump --format=custom with the URL's parameters, then pg_restore --list on the dump.
+    The file is readable by its owner only: it holds patient data.
+    """
+    from screener import backup
+
+    try:
+        report = backup.backup(_database_url(), path, overwrite=force)
+    except backup.BackupError as failed:
+        raise click.ClickException(str(failed)) from failed
+    click.echo(f"Backed up to {report.path} ({report.bytes} bytes) in {report.seconds:.2f} s: {report.summary}")
+
+
+@db_group.command(name="restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that already holds screenings or audit events.")
+def db_restore(path: Path, force: bool) -> None:
+    """Restore the backup file PATH into a new or empty database, then verify the audit trail.
+
+    Stop the app first. A database that holds screenings or audit events is refused unless --force.
+    Exit status 1 if the restore fails or the restored audit trail does not verify.
+    """
+    from screener import backup
+
+    try:
+        report = backup.restore(_database_url(), path, force=force)
+    except backup.BackupError as failed:
+        raise click.ClickException(str(failed)) from failed
+    click.echo(
+        f"Restored {report.screenings} screenings and {report.audit_events} audit events "
+        f"from {path} in {report.seconds:.2f} s (then {report.verify_seconds:.2f} s to count and verify)"
+    )
+    if report.note:
+        click.echo(report.note)
+    elif report.audit_problems:
+        for problem in report.audit_problems:
+            click.echo(problem, err=True)
+        sys.exit(TAMPERED)
+    else:
+        click.echo(f"audit trail intact: {report.audit_events} events")
+
+
 @main.group(name="audit")
 def audit_group() -> None:
     """The audit trail of the database (SCREENER_DATABASE_URL, else instance/screener.db)."""
@@ -258,3 +307,36 @@ def audit_verify() -> None:
             click.echo(problem, err=True)
         sys.exit(TAMPERED)
     click.echo(f"audit trail intact: {count} events")
+
+
+@main.command(name="metrics")
+@click.option(
+    "--bind",
+    default="127.0.0.1:9100",
+    show_default=True,
+    help="HOST:PORT to serve Prometheus metrics on: its own address, never the app's, never public.",
+)
+def metrics_command(bind: str) -> None:
+    """Serve Prometheus metrics: the app servers' request figures and the database's.
+
+    Under gunicorn, give the app and this command the same PROMETHEUS_MULTIPROC_DIR, so that the
+    figures of every worker are summed. Stop it with Ctrl-C or SIGTERM.
+    """
+    import os
+
+    from screener import metrics
+
+    folder = os.environ.get(metrics.MULTIPROCESS_ENV) or None
+    try:
+        server, thread = metrics.serve(_database_url(), bind, folder)
+    except (ValueError, OSError) as failed:
+        raise click.ClickException(str(failed)) from failed
+    host, port = server.server_address[:2]
+    click.echo(f"Serving metrics on http://{host!s}:{port}/metrics")
+    if not folder:
+        click.echo(
+            f"{metrics.MULTIPROCESS_ENV} is not set: request figures of the app processes are not "
+            "visible here (database figures are)",
+            err=True,
+        )
+    thread.join()

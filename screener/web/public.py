@@ -1,10 +1,11 @@
-"""Pages and endpoints that need no account and hold no answers: health, language choice."""
+"""Pages and endpoints that need no account and hold no answers: health, readiness, language choice."""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, redirect, request, session
 from flask.typing import ResponseReturnValue
 
+from screener.observability import readiness
 from screener.rules import CURRENT_RULESET
 
 bp = Blueprint("public", __name__)
@@ -22,7 +23,25 @@ def safe_next(target: str | None, fallback: str = "/") -> str:
 
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
+    """Liveness: the process answers (it touches no dependency)."""
     return jsonify(status="ok", ruleset_version=CURRENT_RULESET.version)
+
+
+@bp.get("/readyz")
+def readyz() -> ResponseReturnValue:
+    """Readiness: the database answers a trivial query, and Redis a ping when throttling uses it.
+
+    503 names each failing dependency; no error text (it stays in the log).
+    """
+    checks = readiness()
+    failing = sorted(name for name, ready in checks.items() if not ready)
+    body: dict[str, object] = {
+        "status": "unavailable" if failing else "ready",
+        "checks": {n: "ok" if r else "failing" for n, r in checks.items()},
+    }
+    if failing:
+        body["failing"] = failing
+    return jsonify(body), 503 if failing else 200
 
 
 @bp.post("/language")

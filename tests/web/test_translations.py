@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
@@ -14,13 +15,16 @@ ROOT = Path(__file__).resolve().parents[2]
 SPANISH = ROOT / "screener" / "translations" / "es" / "LC_MESSAGES"
 
 
-def _key(message_id: object) -> str:
+def _key(message_id: str | Sequence[str]) -> str:
     """A message's key: its singular text (a plural message's id is its singular and plural)."""
-    return message_id if isinstance(message_id, str) else str(list(message_id)[0])  # type: ignore[call-overload]
+    return message_id if isinstance(message_id, str) else message_id[0]
 
 
-def _text(string: object) -> str:
-    return string if isinstance(string, str) else " | ".join(str(form) for form in string)  # type: ignore[attr-defined]
+def _text(string: str | Sequence[str] | None) -> str:
+    """A translation as one string (a plural message's forms joined; none: empty)."""
+    if string is None or isinstance(string, str):
+        return string or ""
+    return " | ".join(string)
 
 
 def spanish() -> dict[str, str]:
