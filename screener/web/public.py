@@ -31,13 +31,16 @@ def healthz() -> ResponseReturnValue:
 def readyz() -> ResponseReturnValue:
     """Readiness: the database answers a trivial query, and Redis a ping when throttling uses it.
 
-    503 names each failing dependency; no error text (it stays in the log).
+    Only the database decides readiness (503, naming it). Without Redis the app still serves: the
+    limiter falls back to per-process counts (web/limits.py), so Redis is reported as "degraded".
+    No error text (it stays in the log).
     """
     checks = readiness()
-    failing = sorted(name for name, ready in checks.items() if not ready)
+    failing = ["database"] if not checks["database"] else []
+    degraded = sorted(name for name, ready in checks.items() if not ready and name != "database")
     body: dict[str, object] = {
-        "status": "unavailable" if failing else "ready",
-        "checks": {n: "ok" if r else "failing" for n, r in checks.items()},
+        "status": "unavailable" if failing else ("degraded" if degraded else "ready"),
+        "checks": {n: "ok" if r else ("failing" if n == "database" else "degraded") for n, r in checks.items()},
     }
     if failing:
         body["failing"] = failing
