@@ -20,6 +20,7 @@ from .catalogue import (
     Rule,
     Severity,
     WarningDef,
+    clinical_outcome,
     urgent_panels,
 )
 from .catalogue import texts as patient_texts
@@ -88,6 +89,7 @@ __all__ = [
     "WarningDef",
     "age_gate_open",
     "asked_questions",
+    "clinical_outcome",
     "enabled_answers",
     "enabled_questions",
     "evaluate",

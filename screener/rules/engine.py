@@ -16,8 +16,10 @@ from typing import Final
 
 from .answers import Answers
 from .catalogue import (
+    CLINICAL_OUTCOME_LABELS,
     ERROR_RULE,
     OUTCOME_LABELS,
+    OUTCOME_QUALIFIERS,
     OUTCOME_RANK,
     RULES,
     RULESET_VERSION,
@@ -154,6 +156,8 @@ class Ruleset:
             "version": self.version,
             "rules": [_rule_content(rule) for rule in (*self.rules, ERROR_RULE)],
             "outcome_labels": {outcome.value: label for outcome, label in OUTCOME_LABELS.items()},
+            "clinical_outcome_labels": {o.value: label for o, label in CLINICAL_OUTCOME_LABELS.items()},
+            "outcome_qualifiers": OUTCOME_QUALIFIERS,
             "patient_texts": _patient_texts(),
             "questions": [
                 {

@@ -526,14 +526,43 @@ def test_the_detail_page_shows_the_review_flags_and_priority_first(app: Flask, s
         html = staff("clinician").get(path).get_data(as_text=True)
         main = html.split("<main", 1)[1]
         flags = main.index('id="review-flags"')
-        assert flags < main.index("Reference code")  # before everything else about the screening
-        assert flags < main.index("Other treatments are usually tried first")  # and before the outcome
+        summary = main.index('class="clinician-summary"')
+        assert summary < flags < main.index("Reference code")  # the summary, then the flags, then the rest
+        summary_text = text_of(main[summary:flags])
+        assert "Other treatments first: no indication signal" in summary_text  # clinical words
+        assert "The patient read: “Other treatments are usually tried first”" in summary_text  # and the patient's
+        assert "Review flags R-R04, R-R16; PRIORITY" in summary_text
         panel = text_of(main[flags : main.index("</section>", flags)])
         assert "Priority Needs a clinician: 2 review flags" in panel
         assert f"R-R04 {TITLES['R-R04']}" in panel
         assert f"R-R16 {TITLES['R-R16']}" in panel
         assert 'href="#fired-R-R16"' in main
         assert "Review flags R-R04, R-R16 (priority)" in text_of(main)
+
+
+def test_the_clinician_summary_shows_the_facts_first(app: Flask, staff: Staff) -> None:
+    """Issue 8: age, pregnancy and test, self-report against examination, treatments, PHQ, outcome."""
+    screening_id = stored(app, case_answers("TC72"))
+    html = staff("clinician").get(f"/staff/screenings/{screening_id}").get_data(as_text=True)
+    main = html.split("<main", 1)[1]
+    summary = text_of(main[main.index('class="clinician-summary"') : main.index("</section>")])
+    answers = case_answers("TC72")
+    assert f"Age {answers['age_years']}" in summary
+    assert "Pregnancy " in summary
+    assert "test today: not entered" in summary
+    assert "Treatments tried Antibiotic pills:" in summary
+    assert "PHQ-2 " in summary
+    assert "PHQ-9 " in summary
+    assert "item 9: 0" in summary
+    assert main.index('class="clinician-summary"') < main.index('id="sign-off"') < main.index('id="answers"')
+
+
+def test_the_summary_puts_the_examination_beside_the_self_report(app: Flask, staff: Staff) -> None:
+    screening_id = stored(app, {**case_answers("TC72"), "nurse_iga": 4, "nurse_nodule_count": 5})
+    html = staff("clinician").get(f"/staff/screenings/{screening_id}").get_data(as_text=True)
+    summary = text_of(html.split('class="clinician-summary"', 1)[1].split("</section>")[0])
+    assert "Examination: 4 - severe (used by the rules)" in summary
+    assert "Nodules Patient: None Examination: 5 (used by the rules)" in summary
 
 
 def test_a_screening_without_review_flags_says_so_and_shows_no_panel(app: Flask, staff: Staff) -> None:
@@ -553,7 +582,7 @@ def test_review_flags_of_a_rule_no_longer_in_the_catalogue_are_still_shown(app: 
     )
     text = text_of(staff("nurse").get(f"/staff/screenings/{screening_id}").get_data(as_text=True))
     assert "Needs a clinician: 1 review flag " in text
-    assert "R-R99 Not in the current catalogue Reference code" in text  # the flag, then the particulars
+    assert text.index("R-R99 Not in the current catalogue") < text.index("Reference code")  # flag, then particulars
 
 
 def test_a_self_screen_with_a_high_phq9_reaches_the_clinician_as_a_priority(

@@ -13,7 +13,9 @@ from typing import Final
 from ..derived import Facts
 from ..questions import N_
 from .base import (
+    CLINICAL_OUTCOME_LABELS,
     OUTCOME_LABELS,
+    OUTCOME_QUALIFIERS,
     OUTCOME_RANK,
     Condition,
     Family,
@@ -25,6 +27,7 @@ from .base import (
     WarningDef,
     Wording,
     always,
+    clinical_outcome,
     condition,
     warning,
 )
@@ -90,9 +93,11 @@ ERROR_RULE: Final = Rule(
 )
 
 __all__ = [
+    "CLINICAL_OUTCOME_LABELS",
     "ERROR_RULE",
     "OUTCOME_LABELS",
     "OUTCOME_OF_WARNING",
+    "OUTCOME_QUALIFIERS",
     "OUTCOME_RANK",
     "PANEL_OF_WARNING",
     "RULES",
@@ -108,5 +113,6 @@ __all__ = [
     "WarningDef",
     "Wording",
     "always",
+    "clinical_outcome",
     "urgent_panels",
 ]

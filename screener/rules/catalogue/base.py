@@ -5,7 +5,7 @@ Every rule family module builds its rules from these types, next to its own pred
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -37,6 +37,30 @@ OUTCOME_LABELS: Final = {
     Outcome.CLINICIAN_REVIEW: N_("Your doctor needs to go over a few things with you"),
     Outcome.DISCUSSION_APPROPRIATE: N_("It makes sense to talk with your doctor about isotretinoin"),
 }
+#: The outcome in clinical words, for staff (the clinician's summary shows it beside the patient wording).
+CLINICAL_OUTCOME_LABELS: Final = {
+    Outcome.URGENT_HELP: "Urgent help: same-day contact",
+    Outcome.NOT_APPROPRIATE_NOW: "Not appropriate now: contraindication or firm barrier",
+    Outcome.OTHER_TREATMENTS_FIRST: "Other treatments first: no indication signal",
+    Outcome.CLINICIAN_REVIEW: "Clinician review before a discussion",
+    Outcome.DISCUSSION_APPROPRIATE: "Discussion appropriate",
+}
+#: Clinician notes that qualify the outcome in clinical words, e.g. "Discussion appropriate (on-label)".
+OUTCOME_QUALIFIERS: Final = {
+    "C-ONLABEL": "on-label",
+    "C-OFFLABEL": "off-label",
+    "C-UK-OFFLICENCE": "below the UK licensed severity",
+    "C-UK-ABX": "outside the UK licence: no failed systemic antibacterial",
+}
+
+
+def clinical_outcome(outcome: Outcome, note_ids: Iterable[str]) -> str:
+    """The outcome in clinical words, qualified by the notes that fired (staff only)."""
+    qualifiers = [OUTCOME_QUALIFIERS[note] for note in note_ids if note in OUTCOME_QUALIFIERS]
+    label = CLINICAL_OUTCOME_LABELS[outcome]
+    return f"{label} ({'; '.join(qualifiers)})" if qualifiers else label
+
+
 OUTCOME_RANK: Final = {
     Outcome.URGENT_HELP: 5,
     Outcome.NOT_APPROPRIATE_NOW: 4,

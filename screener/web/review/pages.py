@@ -32,6 +32,7 @@ from screener.rules import (
 )
 from screener.store import current_version
 from screener.store import review as review_store
+from screener.web.review.summary import ClinicianSummary, clinician_summary
 
 #: Self-report beside examination (rules.md principle 7): the examination value is the one the rules use.
 EXAMINED = (
@@ -112,6 +113,8 @@ class ScreeningPage:
     older_ruleset: bool
     hash_differs: bool
     discarded: list[str] = field(default_factory=list)
+    #: What a clinician reads first (clinical outcome, age, pregnancy, severity, mood, flags).
+    summary: ClinicianSummary | None = None
 
 
 def _as_value(value: Any) -> Any:
@@ -212,4 +215,11 @@ def screening_page(db: Session, screening: Screening) -> ScreeningPage:
         hash_differs=version.ruleset_version == CURRENT_RULESET.version
         and version.ruleset_hash != CURRENT_RULESET.hash,
         discarded=[QUESTIONS_BY_ID[q].text if q in QUESTIONS_BY_ID else q for q in version.discarded],
+        summary=clinician_summary(
+            answers,
+            outcome=version.outcome,
+            note_ids=[note.get("id", "") for note in version.clinician_notes],
+            review_flags=list(version.review_flags),
+            priority=version.priority,
+        ),
     )
