@@ -238,6 +238,22 @@ def test_the_queue_shows_patient_identifiers_to_staff(app: Flask, staff: Staff) 
     assert "MRN-0042" in html
 
 
+def test_a_self_screen_without_details_shows_its_reference_code_and_dates_match_their_hint(
+    app: Flask, staff: Staff
+) -> None:
+    screening_id = stored(app)
+    with db_of(app).read() as session:
+        found = session.get(Screening, screening_id)
+        assert found is not None
+        code = found.reference_code
+    html = staff("nurse").get("/staff/queue").get_data(as_text=True)
+    row = queue_rows(html)[code]
+    assert text_of(row).count(code) == 2  # the link, and again where the patient's name would be
+    assert "Not recorded" not in row
+    assert 'id="from" name="from" type="text"' in html  # typed as the hint shows, not a browser's date picker
+    assert "Year-month-day, for example 2026-11-29" in html
+
+
 def test_an_empty_queue_says_what_will_appear(app: Flask, staff: Staff) -> None:
     html = staff("clinician").get("/staff/queue").get_data(as_text=True)
     assert "No screenings yet" in html
