@@ -27,7 +27,6 @@ from .catalogue import (
     Panel,
     Rule,
     Severity,
-    urgent_panels,
 )
 from .catalogue import texts as patient_texts
 from .catalogue.base import Family, always
@@ -109,6 +108,22 @@ class _Plan:
     #: Each rule's warning as shown in this jurisdiction, with its sort key.
     warnings: dict[str, tuple[tuple[int, bool, int], FiredWarning]]
     notes: dict[str, FiredNote]
+    #: Each rule's effects, looked up once per fired rule when the decision is made.
+    effects: dict[str, _Effect]
+
+
+@dataclass(frozen=True)
+class _Effect:
+    """What one fired rule contributes to a decision (derived from the rule, for one jurisdiction)."""
+
+    outcome: Outcome | None
+    urgent: bool
+    rank: int
+    warning: tuple[tuple[int, bool, int], FiredWarning] | None
+    note: FiredNote | None
+    flags_review: bool
+    sets_priority: bool
+    panel: Panel | None
 
 
 @dataclass(frozen=True)
@@ -139,15 +154,28 @@ class Ruleset:
                 # Most severe first; within a severity, what this person's answers triggered comes
                 # before the universal warnings everyone sees, then catalogue order.
                 warnings[rule.id] = ((rule.warning.severity.order, rule.family is Family.UNIVERSAL, position), shown)
+        notes = {rule.id: FiredNote(rule.note.id, rule.note.text, rule.sources, rule.id) for rule in rules if rule.note}
+        effects = {
+            rule.id: _Effect(
+                outcome=rule.outcome,
+                urgent=rule.outcome is Outcome.URGENT_HELP,
+                rank=OUTCOME_RANK[rule.outcome] if rule.outcome is not None else -1,
+                warning=warnings.get(rule.id),
+                note=notes.get(rule.id),
+                flags_review=rule.flags_review,
+                sets_priority=rule.sets_priority,
+                panel=rule.panel,
+            )
+            for rule in rules
+        }
         return _Plan(
             jurisdiction=jurisdiction,
             steps=tuple(
                 (None if rule.when is always else rule.when.test, rule) for rule in rules if rule is not ERROR_RULE
             ),
             warnings=warnings,
-            notes={
-                rule.id: FiredNote(rule.note.id, rule.note.text, rule.sources, rule.id) for rule in rules if rule.note
-            },
+            notes=notes,
+            effects=effects,
         )
 
     def canonical_json(self) -> str:
@@ -264,29 +292,46 @@ def _fired_despite_fault(plan: _Plan, answers: Answers, config: ClinicConfig) ->
 
 
 def _decide(fired: list[Rule], failed: bool, ruleset: Ruleset, plan: _Plan) -> Decision:
+    """One pass over the fired rules, each rule's effects looked up in the plan."""
     urgent = False
     underlying = Outcome.DISCUSSION_APPROPRIATE  # the default when no rule sets an outcome
+    underlying_rank = OUTCOME_RANK[underlying]
+    shown: list[tuple[tuple[int, bool, int], FiredWarning]] = []
+    notes: list[FiredNote] = []
+    flags: list[str] = []
+    priority = False
+    panels: set[Panel] = set()
+    effects = plan.effects
     for rule in fired:
-        outcome = rule.outcome
-        if outcome is None:
-            continue
-        if outcome is Outcome.URGENT_HELP:
-            urgent = True
-        elif OUTCOME_RANK[outcome] > OUTCOME_RANK[underlying]:
-            underlying = outcome
-    if failed and OUTCOME_RANK[underlying] < OUTCOME_RANK[Outcome.NOT_APPROPRIATE_NOW]:
+        effect = effects[rule.id]
+        if effect.outcome is not None:
+            if effect.urgent:
+                urgent = True
+            elif effect.rank > underlying_rank:
+                underlying, underlying_rank = effect.outcome, effect.rank
+        if effect.warning is not None:
+            shown.append(effect.warning)
+        if effect.note is not None:
+            notes.append(effect.note)
+        if effect.flags_review:
+            flags.append(rule.id)
+        if effect.sets_priority:
+            priority = True
+        if effect.panel is not None:
+            panels.add(effect.panel)
+    if failed and underlying_rank < OUTCOME_RANK[Outcome.NOT_APPROPRIATE_NOW]:
         # Urgent and not-now outcomes already reached stand; anything milder needs a clinician.
         underlying = Outcome.CLINICIAN_REVIEW
-    shown = sorted(plan.warnings[rule.id] for rule in fired if rule.id in plan.warnings)
+    shown.sort()
     return Decision(
         outcome=Outcome.URGENT_HELP if urgent else underlying,
         underlying_outcome=underlying,
         warnings=tuple(warning for _key, warning in shown),
-        clinician_notes=tuple(plan.notes[rule.id] for rule in fired if rule.id in plan.notes),
+        clinician_notes=tuple(notes),
         fired_rules=tuple(rule.id for rule in fired),
-        review_flags=tuple(sorted(rule.id for rule in fired if rule.flags_review)),
-        priority=any(rule.sets_priority for rule in fired),
-        panels=urgent_panels(rule.id for rule in fired),
+        review_flags=tuple(sorted(flags)),
+        priority=priority,
+        panels=tuple(panel for panel in Panel if panel in panels) if panels else (),
         ruleset_version=ruleset.version,
         ruleset_hash=ruleset.hash,
         jurisdiction=plan.jurisdiction,
