@@ -138,7 +138,11 @@ def test_a_clinician_finds_the_intake_in_the_queue_reads_why_and_disagrees(
     expect(why).to_be_visible()
     fired = page.locator("ol.fired-rules > li")
     expect(fired).to_have_count(len(expected.fired_rules))
-    assert [item.get_attribute("id") for item in fired.all()] == [f"fired-{rule}" for rule in expected.fired_rules]
+    # This person's rules first, then the universal ones (folded away), each in the ruleset's order.
+    universal = [rule for rule in expected.fired_rules if RULES_BY_ID[rule].family.value == "universal"]
+    in_page_order = [rule for rule in expected.fired_rules if rule not in universal] + universal
+    assert [item.get_attribute("id") for item in fired.all()] == [f"fired-{rule}" for rule in in_page_order]
+    page.locator("details").filter(has=page.locator(f"#fired-{universal[0]}")).locator("summary").click()
     for rule_id in expected.fired_rules:
         rule = RULES_BY_ID[rule_id]
         item = page.locator(f"#fired-{rule_id}")

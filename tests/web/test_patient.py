@@ -488,7 +488,9 @@ def test_a_person_in_crisis_may_leave_a_number_after_the_help_contacts(app: Flas
     with db_of(app).read() as session:
         event = session.scalars(select(models.AuditEvent).where(models.AuditEvent.action == "alert.contact")).one()
     assert event.detail == {"choice": "given"}  # the trail says what happened, not the number
-    assert patient_texts.CONTACT_OFFER_TITLE not in patient.get("/questions/E").get_data(as_text=True)
+    back_on_e = patient.get("/questions/E").get_data(as_text=True)
+    assert patient_texts.CONTACT_OFFER_TITLE not in back_on_e  # answered: not offered again
+    assert panels_in(back_on_e) == ["crisis"]  # but the help contacts stay first
 
 
 def test_declining_is_recorded_and_the_offer_is_not_repeated(app: Flask, patient: Patient) -> None:

@@ -566,7 +566,7 @@ def test_the_clinician_summary_shows_the_facts_first(app: Flask, staff: Staff) -
     assert f"Age {answers['age_years']}" in summary
     assert "Pregnancy " in summary
     assert "test today: not entered" in summary
-    assert "Treatments tried Antibiotic pills:" in summary
+    assert "Treatments Antibiotics:" in summary
     assert "PHQ-2 " in summary
     assert "PHQ-9 " in summary
     assert "item 9: 0" in summary

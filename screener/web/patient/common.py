@@ -39,6 +39,8 @@ bp = Blueprint("patient", __name__)
 PATIENT_SECTIONS = tuple(section for section in SECTIONS if not section.staff_only)
 PATIENT_SECTION_IDS = tuple(section.id for section in PATIENT_SECTIONS)
 DRAFT_KEY, SEEN_KEY, RESULT_KEY, SAVED_CODE_KEY = "draft", "seen", "result", "saved_code"
+#: After the contact offer, the question page it came from shows its urgent panels again (help stays first).
+PANELS_AGAIN_KEY = "panels_again"
 #: The idle clock's resolution in seconds: the idle timeout is honoured to within this.
 SEEN_RESOLUTION = 15
 

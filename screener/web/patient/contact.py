@@ -21,7 +21,7 @@ from screener.db import get_db
 from screener.forms import CONTACT_TIMES, ContactOfferForm
 from screener.web.access import audit
 from screener.web.limits import limiter
-from screener.web.patient.common import RESULT_KEY, bp, current_draft, draft_token
+from screener.web.patient.common import PANELS_AGAIN_KEY, RESULT_KEY, bp, current_draft, draft_token
 
 #: Where the offer may send the person back to: a question page or the result, nowhere else.
 BACK_PATHS = re.compile(r"/questions/[A-H]|/result")
@@ -75,6 +75,8 @@ def contact() -> ResponseReturnValue:
         flash(_("Thank you. We will not ask again. The help contacts are still there for you."), "info")
     else:
         flash(_("Thank you. The care team will see your details with the alert we sent them."), "info")
+    if back and back.startswith("/questions/"):
+        session[PANELS_AGAIN_KEY] = True  # the help contacts stay first on the page it returns to
     return redirect(back or url_for("patient.result"))
 
 

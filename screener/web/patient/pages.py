@@ -38,6 +38,7 @@ from screener.rules import (
 from screener.web.limits import limiter
 from screener.web.patient.common import (
     DRAFT_KEY,
+    PANELS_AGAIN_KEY,
     PATIENT_SECTION_IDS,
     PATIENT_SECTIONS,
     as_json,
@@ -128,7 +129,10 @@ def section(section_id: str) -> ResponseReturnValue:
     shown = shown_questions(section_id, answers)
     if not shown:  # nothing to ask here under the current answers (e.g. under 12)
         return redirect(next_url(section_id, asked_questions(answers, clinic())))
-    return _render_section(section_id, section_form(section_id, answers), shown, answers)
+    urgent = []
+    if session.pop(PANELS_AGAIN_KEY, False):  # back from the contact offer: the help panels stay first
+        urgent = urgent_panels_now(evaluate(parse_answers(as_json(answers), clinic()), clinic()))
+    return _render_section(section_id, section_form(section_id, answers), shown, answers, urgent=urgent)
 
 
 @bp.post("/questions/<section_id>")
@@ -222,7 +226,16 @@ def _new_urgent_rules(db: Any, draft: store.Draft, decision: Decision) -> list[d
         return []
     now = utcnow()
     store.mark_urgent_shown(db, draft, new, now)
-    store.record_urgent_alert(db, draft=draft, rule_ids=fired, now=now)
+    # Throttled per address (a flood of new forms from one client is grouped under one open alert),
+    # never for the person: the panel below is shown whatever happened to the alert.
+    store.record_urgent_alert(
+        db,
+        draft=draft,
+        rule_ids=fired,
+        now=now,
+        source_addr=request.remote_addr,
+        address_limit=current_app.config["ALERT_ADDRESS_LIMIT"],
+    )
     return urgent_panels_now(decision)
 
 

@@ -18,10 +18,10 @@ PHQ2_ITEMS = ("phq9_q1", "phq9_q2")
 PHQ9_ITEMS = tuple(f"phq9_q{number}" for number in range(1, 10))
 #: (label, question) for the treatments tried, in the order a clinician asks about them.
 TREATMENTS = (
-    ("Antibiotic pills", "oral_abx"),
-    ("Courses that did not clear it", "completed_courses"),
-    ("Prescription cream or gel, 12 weeks", "topical_rx_12wk"),
-    ("Isotretinoin before", "prior_isotretinoin"),
+    ("Antibiotics", "oral_abx"),
+    ("failed courses", "completed_courses"),
+    ("topical 12 weeks", "topical_rx_12wk"),
+    ("isotretinoin before", "prior_isotretinoin"),
 )
 
 
@@ -70,10 +70,12 @@ def _pregnancy(answers: Mapping[str, Any]) -> str:
 
 def _mood(answers: Mapping[str, Any]) -> str:
     items = [answers.get(item) for item in PHQ9_ITEMS]
-    phq2 = answers.get(PHQ2_ITEMS[0]), answers.get(PHQ2_ITEMS[1])
-    parts = [f"PHQ-2 {sum(phq2)}" if all(isinstance(i, int) for i in phq2) else "PHQ-2 not answered"]
-    complete = all(isinstance(item, int) for item in items)
-    parts.append(f"PHQ-9 {sum(items)}" if complete else "PHQ-9 not complete (items 3-8 not asked or blank)")
+    phq2 = [answers.get(item) for item in PHQ2_ITEMS]
+    scored2 = [item for item in phq2 if isinstance(item, int)]
+    parts = [f"PHQ-2 {sum(scored2)}" if len(scored2) == len(phq2) else "PHQ-2 not answered"]
+    scored = [item for item in items if isinstance(item, int)]
+    complete = len(scored) == len(items)
+    parts.append(f"PHQ-9 {sum(scored)}" if complete else "PHQ-9 not complete (items 3-8 not asked or blank)")
     item9 = answers.get("phq9_q9")
     parts.append(f"item 9: {item9}" if isinstance(item9, int) else "item 9 not answered")
     if answers.get("suicide_now") is not None:
@@ -85,7 +87,7 @@ def clinician_summary(
     answers: Mapping[str, Any], *, outcome: str, note_ids: list[str], review_flags: list[str], priority: bool
 ) -> ClinicianSummary:
     age = answers.get("age_years")
-    treatments = "; ".join(f"{label}: {_label(answers, qid) or 'not answered'}" for label, qid in TREATMENTS)
+    treatments = "; ".join(f"{label}: {_label(answers, qid) or '—'}" for label, qid in TREATMENTS)
     flags = ", ".join(review_flags) if review_flags else "None"
     rows = [
         SummaryRow("Age", str(age) if age is not None else NOT_ANSWERED),
@@ -93,9 +95,9 @@ def clinician_summary(
         SummaryRow("Severity", _label(answers, "self_severity") or NOT_ANSWERED, _label(answers, "nurse_iga")),
         SummaryRow("Nodules", _label(answers, "nodules") or NOT_ANSWERED, _label(answers, "nurse_nodule_count")),
         SummaryRow("Scarring", _label(answers, "scarring") or NOT_ANSWERED, _label(answers, "nurse_scarring")),
-        SummaryRow("Treatments tried", treatments),
         SummaryRow("Mood", _mood(answers)),
         SummaryRow("Review flags", f"{flags}{'; PRIORITY' if priority else ''}"),
+        SummaryRow("Treatments", treatments),
     ]
     known = outcome in {o.value for o in Outcome}
     return ClinicianSummary(
