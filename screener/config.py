@@ -8,11 +8,13 @@ module itself, so a bad value stops the app with the same message the API would 
 
 from __future__ import annotations
 
+import hmac
 import os
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from screener.rules import ClinicConfig, InvalidInput, parse_config
@@ -62,6 +64,13 @@ class Setting:
 SETTINGS = (
     Setting("ENV", "development", _text, "development or production"),
     Setting("SECRET_KEY", "", _text, "at least 32 random characters in production"),
+    Setting(
+        "AUDIT_KEY",
+        "",
+        _text,
+        "the audit trail's HMAC key: at least 32 random characters, not the secret key; required in production "
+        "(development: made once in instance/audit.key)",
+    ),
     Setting("DATABASE_URL", "", _text, "SQLAlchemy URL; default: SQLite in instance/screener.db"),
     Setting("MAX_CONTENT_LENGTH", 64 * 1024, _whole, "request body cap in bytes (413 above it)"),
     Setting("MAX_FORM_PARTS", 200, _whole, "form field cap (413 above it)"),
@@ -79,6 +88,12 @@ SETTINGS = (
     Setting("RESUME_HOURS", 72, _whole, "how long a 'save and come back later' code stays valid"),
     # Staff
     Setting("ALERT_OVERDUE_MINUTES", 60, _whole, "an urgent alert not acknowledged after this long is marked overdue"),
+    Setting(
+        "ALERT_ADDRESS_LIMIT",
+        3,
+        _whole,
+        "urgent alerts one client address raises on their own within 10 minutes; more are grouped under its open alert",
+    ),
     Setting("PROXY_COUNT", 0, _whole, "trusted reverse proxies in front (nginx: 1) for client address and HTTPS"),
     Setting("RATELIMIT_STORAGE_URI", "memory://", _text, "Flask-Limiter storage; redis://... with several servers"),
     Setting(
@@ -112,6 +127,7 @@ def load(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] 
     settings = _read(SETTINGS, environ)
     settings.update(overrides or {})
     _check_secret_key(settings)
+    _check_audit_key(settings)
     _check_rate_limit_storage(settings)
     settings["CLINIC_CONFIG"] = clinic_config(settings)
     settings.update(_derived_flask_settings(settings))
@@ -151,6 +167,70 @@ def _check_secret_key(settings: dict[str, Any]) -> None:
         )
     if not key:
         settings["SECRET_KEY"] = secrets.token_urlsafe(32)  # development: fresh per process
+
+
+def _check_audit_key(settings: Mapping[str, Any]) -> None:
+    """Production needs its own strong audit key: the chain is only as tamper-evident as the key is secret.
+
+    Not the session secret: that one is in every app server's memory for every request, and rotating it
+    (signing everyone out) must not invalidate the audit trail.
+    """
+    key = settings["AUDIT_KEY"]
+    if settings["ENV"] != "production":
+        return
+    if key in WEAK_SECRET_KEYS or len(key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(
+            f"SCREENER_AUDIT_KEY must be set to a random value of at least {MIN_SECRET_KEY_LENGTH} characters in "
+            "production (the audit trail's HMAC key; keep a copy off the machine to verify exported checkpoints)"
+        )
+    if hmac.compare_digest(key.encode("utf-8"), str(settings["SECRET_KEY"]).encode("utf-8")):
+        raise ConfigError("SCREENER_AUDIT_KEY must not be the same as SCREENER_SECRET_KEY")
+
+
+#: The development audit key's file in the instance folder, made once (mode 0600) and kept.
+AUDIT_KEY_FILE = "audit.key"
+
+
+def instance_audit_key(instance_path: str | os.PathLike[str]) -> str:
+    """Development: this instance's audit key, made on first use and kept in the instance folder.
+
+    Kept (not random per process like the development secret key) so that the trail written by one run
+    still verifies in the next. Two processes racing to make it agree: the file is created exclusively.
+    """
+    path = Path(instance_path) / AUDIT_KEY_FILE
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    key = secrets.token_urlsafe(32)
+    with os.fdopen(descriptor, "w", encoding="ascii") as file:
+        file.write(key + "\n")
+    return key
+
+
+def audit_key(settings: Mapping[str, Any], instance_path: str | os.PathLike[str]) -> str:
+    """The audit key in force: ``SCREENER_AUDIT_KEY``, else (development only) the instance's own."""
+    _check_audit_key(settings)
+    key = str(settings["AUDIT_KEY"])
+    if key:
+        return key
+    return instance_audit_key(instance_path)
+
+
+def audit_key_from_environment(environ: Mapping[str, str] | None = None, instance_path: str | None = None) -> str:
+    """For the commands (``screener audit ...``, ``users create``): the key as the app would read it."""
+    environ = os.environ if environ is None else environ
+    settings = _read([SETTINGS_BY_NAME[name] for name in ("ENV", "SECRET_KEY", "AUDIT_KEY")], environ)
+    if instance_path is None:
+        from screener.db import default_instance_path  # not at import: `screener evaluate` needs no database
+
+        instance_path = default_instance_path()
+    return audit_key(settings, instance_path)
 
 
 #: Throttling storage that each process keeps to itself: every limit is multiplied by the process count.

@@ -23,6 +23,9 @@ from sqlalchemy import Engine, make_url
 from screener.db import Database, make_engine, upgrade
 from screener.models import Base
 
+# One Chromium per run, for tests/browser and tests/live alike (Playwright's sync API allows one per thread).
+from tests.browser.chromium import browser, chromium_executable, playwright  # noqa: F401
+
 POSTGRESQL_ENV = "SCREENER_TEST_DATABASE_URL"
 BACKENDS = ["sqlite", *(["postgresql"] if os.environ.get(POSTGRESQL_ENV) else [])]
 
