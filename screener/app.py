@@ -7,15 +7,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, g, jsonify, render_template, request, session
+from flask import Flask, Request, Response, current_app, g, jsonify, render_template, request, session
 from flask_babel import Babel, get_locale, get_translations
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
+from werkzeug.formparser import FormDataParser
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from screener import config, db, observability
 from screener.rules import CRISIS_CONTACTS, patient_texts
+from screener.web.ids import RowIdConverter
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 log = logging.getLogger(__name__)
@@ -43,6 +45,36 @@ csrf = CSRFProtect()
 babel = Babel()
 
 
+class _FormParser(FormDataParser):
+    """Werkzeug caps the parts of a multipart body only: an urlencoded one gets the same cap here."""
+
+    def _parse_urlencoded(self, *args: Any, **kwargs: Any) -> Any:
+        stream, form, files = super()._parse_urlencoded(*args, **kwargs)
+        if self.max_form_parts is not None and sum(len(values) for values in form.listvalues()) > self.max_form_parts:
+            raise RequestEntityTooLarge()
+        return stream, form, files
+
+
+class ScreenerRequest(Request):
+    """``MAX_FORM_PARTS`` (413 above it) holds for every form body, multipart and urlencoded alike."""
+
+    form_data_parser_class = _FormParser
+
+
+class NulCharacter(BadRequest):
+    """A NUL character in a form field or URL parameter: nothing we store or look up can hold one."""
+
+    description = "What was sent contains a character that cannot be used (NUL, code 0). Remove it and try again."
+
+
+def _refuse_nul_characters() -> None:
+    """No field of any form or query takes a NUL (PostgreSQL text cannot hold one): a clear 400, never a 500."""
+    for source in (request.args, request.form):
+        for name, value in source.items(multi=True):
+            if "\x00" in name or (isinstance(value, str) and "\x00" in value):
+                raise NulCharacter()
+
+
 def _asset_folder(name: str) -> str:
     """Inside the installed wheel first (force-included), else the repository's top level."""
     packaged = PACKAGE_DIR / name
@@ -56,7 +88,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         static_folder=_asset_folder("static"),
         instance_path=db.default_instance_path(),  # the same file `screener db upgrade` prepares
     )
+    app.request_class = ScreenerRequest
+    # Every <int:...> in a path is a row id within the database's range (else 404): screener.web.ids.
+    app.url_map.converters["int"] = RowIdConverter
     app.config.from_mapping(config.load(overrides=overrides))
+    app.config["AUDIT_KEY"] = config.audit_key(app.config, app.instance_path)
     observability.init_app(app)  # first: the request id and clock, before any other hook can answer
     if app.config["PROXY_COUNT"]:
         # Behind nginx: trust its X-Forwarded-For/-Proto, so throttling sees the client's address,
@@ -66,10 +102,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = db.default_database_url(app.instance_path)
 
-    from screener.web import access, admin, api, auth, intake, patient, public, review
+    from screener.web import access, admin, api, auth, governance, intake, patient, public, review
     from screener.web.limits import limiter
     from screener.web.public import LANGUAGES
 
+    app.before_request(_refuse_nul_characters)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
     # Added to the environment by the i18n extension that Flask-Babel loads.
@@ -81,7 +118,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(public.bp)
     app.register_blueprint(patient.bp)
     app.register_blueprint(api.bp)
-    for staff_blueprint in (auth.bp, review.bp, intake.bp, admin.bp):
+    for staff_blueprint in (auth.bp, review.bp, intake.bp, admin.bp, governance.bp):
         app.register_blueprint(staff_blueprint)
     csrf.exempt(api.bp)  # stateless JSON for other systems: no cookies, nothing stored
 
@@ -175,6 +212,10 @@ def _http_error(error: HTTPException) -> tuple[Response | str, int]:
     }
     if _wants_json():
         return _error_page(status, error.name, error.description or error.name)
+    if isinstance(error, NulCharacter):
+        return _error_page(
+            status, titles[400], _("What was sent contains a character that cannot be used. Remove it and try again.")
+        )
     return _error_page(
         status,
         titles.get(status, _("Something was wrong with the request")),

@@ -7,14 +7,15 @@ nothing on standard output), 1 if a clinic setting (SCREENER_JURISDICTION ...) i
 from __future__ import annotations
 
 import json
+import os
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TextIO
 
 import click
 
-from screener.config import ConfigError, load_clinic_config
+from screener.config import SETTINGS_BY_NAME, ConfigError, load_clinic_config
 from screener.documents import errors_json, evaluate_document, load_document
 from screener.rules import CURRENT_RULESET, QUESTIONS, ClinicConfig, InvalidInput
 
@@ -167,6 +168,29 @@ def db_upgrade() -> None:
     url = _database_url()
     db.upgrade(url)
     click.echo(f"Database up to date: {make_url(url).render_as_string(hide_password=True)}")
+    _check_append_only(url)
+
+
+def _check_append_only(url: str) -> None:
+    """After upgrading: the audit trail must still be append-only (exit status 1 naming each trigger)."""
+    from screener import db
+    from screener.store import audit
+
+    database = db.Database(url)
+    try:
+        with database.read() as session:
+            problems = audit.append_only_problems(session)
+    finally:
+        database.dispose()
+    if problems:
+        for problem in problems:
+            click.echo(problem, err=True)
+        click.echo(
+            "the audit trail is not append-only: run `screener audit repair-triggers`, then "
+            "`screener audit verify --checkpoint FILE` with your exported checkpoints",
+            err=True,
+        )
+        sys.exit(TAMPERED)
 
 
 @main.group(name="users")
@@ -180,7 +204,10 @@ def users_group() -> None:
 @click.option("--name", "display_name", required=True, help="The person's name as staff see it.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
 def users_create(username: str, role: str, display_name: str, password_stdin: bool) -> None:
-    """Create a staff account. The password is asked for twice unless --password-stdin."""
+    """Create a staff account. The password is asked for twice unless --password-stdin.
+
+    The account has no second factor yet: its owner sets up an authenticator app at the first sign-in.
+    """
     from screener import db
     from screener.auth import account_problems, create_account, password_problems
     from screener.clock import utcnow
@@ -191,7 +218,8 @@ def users_create(username: str, role: str, display_name: str, password_stdin: bo
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     problems = [f"{field}: {message}" for field, message in account_problems(username, display_name, role).items()]
-    problems += [f"password: {message}" for message in password_problems(password, username)]
+    clinic_name = os.environ.get("SCREENER_CLINIC_NAME", SETTINGS_BY_NAME["CLINIC_NAME"].default)
+    problems += [f"password: {message}" for message in password_problems(password, username, clinic_name)]
     database = db.Database(_database_url())
     try:
         with database.write() as session:
@@ -213,6 +241,7 @@ def users_create(username: str, role: str, display_name: str, password_stdin: bo
     finally:
         database.dispose()
     click.echo(f"Created {role} {staff_store.normalise_username(username)}")
+    click.echo("At the first sign-in (/staff/login) they set up an authenticator app and get recovery codes.")
 
 
 @db_group.command(name="purge")
@@ -286,27 +315,206 @@ def audit_group() -> None:
     """The audit trail of the database (SCREENER_DATABASE_URL, else instance/screener.db)."""
 
 
+def _audit_database() -> Any:
+    from screener import db
+
+    return db.Database(_database_url())
+
+
+def _audit_key() -> bytes:
+    from screener.config import audit_key_from_environment
+    from screener.store.audit import key_bytes
+
+    try:
+        return key_bytes(audit_key_from_environment())
+    except ConfigError as misconfigured:
+        raise click.ClickException(str(misconfigured)) from misconfigured
+
+
+def _read_checkpoints(file: TextIO) -> list[dict[str, Any]]:
+    """The checkpoints in FILE: one JSON object a line, as ``screener audit checkpoint`` prints them."""
+    found = []
+    for number, line in enumerate(file, start=1):
+        if not line.strip():
+            continue
+        try:
+            document = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise click.ClickException(f"{file.name}, line {number}: not a checkpoint ({error.msg})") from error
+        if not isinstance(document, dict):
+            raise click.ClickException(f"{file.name}, line {number}: not a checkpoint")
+        found.append(document)
+    if not found:
+        raise click.ClickException(f"{file.name} holds no checkpoint")
+    return found
+
+
 @audit_group.command(name="verify")
-def audit_verify() -> None:
-    """Check the audit trail's hash chain. Exit status 1, one line per problem, if it was altered."""
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.File("r", encoding="utf-8"),
+    help="A file of checkpoints kept off the machine (`screener audit checkpoint` lines): each must still match.",
+)
+def audit_verify(checkpoint_file: TextIO | None) -> None:
+    """Check the whole audit trail. Exit status 1, one line per problem, if it was altered.
+
+    Checks that the database still refuses UPDATE and DELETE on the trail (its triggers), every event's
+    keyed hash and link to the one before, every checkpoint stored in the database and, with
+    --checkpoint, each checkpoint in FILE: deleting the newest events is only seen against a checkpoint
+    kept elsewhere.
+    """
     from sqlalchemy import func, select
 
-    from screener import db
     from screener.models import AuditEvent
     from screener.store import audit
 
-    database = db.Database(_database_url())
+    key = _audit_key()
+    exported = _read_checkpoints(checkpoint_file) if checkpoint_file else []
+    database = _audit_database()
     try:
         with database.read() as session:
             count = int(session.scalar(select(func.count()).select_from(AuditEvent)) or 0)
-            problems = audit.verify(session)
+            problems = audit.verify(session, key=key)
+            for number, document in enumerate(exported, start=1):
+                where = f"checkpoint {document.get('id', '?')} (line {number} of {checkpoint_file.name})"  # type: ignore[union-attr]
+                problems += [f"{where}: {problem}" for problem in audit.verify_checkpoint(session, document, key=key)]
     finally:
         database.dispose()
     if problems:
         for problem in problems:
             click.echo(problem, err=True)
         sys.exit(TAMPERED)
-    click.echo(f"audit trail intact: {count} events")
+    against = f", and {len(exported)} exported checkpoints match" if exported else ""
+    click.echo(f"audit trail intact: {count} events{against}")
+
+
+@audit_group.command(name="checkpoint")
+def audit_checkpoint() -> None:
+    """Verify the whole trail, then record a signed checkpoint of it and print it as one JSON line.
+
+    Keep the lines somewhere the app's machine cannot write (append them to a file on another host,
+    mail them, print them): `screener audit verify --checkpoint FILE` then shows whether events were
+    deleted from the end of the trail, or the trail rewritten, after each one. Run it daily (or
+    hourly). Nothing is recorded, exit status 1, if the trail has problems.
+    """
+    from screener.clock import utcnow
+    from screener.store import audit
+
+    key = _audit_key()
+    database = _audit_database()
+    try:
+        with database.write() as session:
+            walked = audit.verify_trail(session, key=key)
+            problems = walked.problems
+            if not problems:
+                checkpoint = audit.write_checkpoint(
+                    session,
+                    now=utcnow(),
+                    event_count=walked.events,
+                    head_id=walked.head_id,
+                    head_hash=walked.head_hash,
+                    actor="system:cli",
+                    key=key,
+                )
+                line = audit.checkpoint_json(checkpoint)
+    finally:
+        database.dispose()
+    if problems:
+        for problem in problems:
+            click.echo(problem, err=True)
+        click.echo("no checkpoint recorded: the audit trail has the problems above", err=True)
+        sys.exit(TAMPERED)
+    click.echo(line)
+
+
+@audit_group.command(name="rekey")
+def audit_rekey() -> None:
+    """Re-hash the events recorded before the trail was keyed (SCREENER_AUDIT_KEY), once, after upgrading.
+
+    Until then `screener audit verify` names them: anyone could have rewritten them. Refused, nothing
+    changed, exit status 1, if the trail has any other problem. Run it with the app stopped (appends
+    wait for it). A checkpoint of the re-keyed trail is recorded and printed: keep it off the machine.
+    """
+    from screener.clock import utcnow
+    from screener.store import audit
+
+    key = _audit_key()
+    database = _audit_database()
+    try:
+        with database.write() as session:
+            try:
+                done = audit.rekey(session, key=key)
+            except audit.RekeyRefused as refused:
+                for problem in refused.problems:
+                    click.echo(problem, err=True)
+                click.echo("nothing re-keyed: the audit trail has the problems above", err=True)
+                sys.exit(TAMPERED)
+            line = None
+            if done.legacy:
+                now = utcnow()
+                audit.record(
+                    session,
+                    action="audit.rekey",
+                    now=now,
+                    actor_label="system:cli",
+                    object_type="audit_event",
+                    detail={"events": done.events, "rekeyed": done.legacy},
+                    key=key,
+                )
+                walked = audit.walk(session, key)
+                checkpoint = audit.write_checkpoint(
+                    session,
+                    now=now,
+                    event_count=walked.events,
+                    head_id=walked.head_id,
+                    head_hash=walked.head_hash,
+                    actor="system:cli",
+                    key=key,
+                )
+                line = audit.checkpoint_json(checkpoint)
+    finally:
+        database.dispose()
+    if line is None:
+        click.echo(f"nothing to re-key: all {done.events} events are keyed")
+        return
+    click.echo(f"re-keyed {done.legacy} of {done.events} events under SCREENER_AUDIT_KEY", err=True)
+    click.echo(line)
+
+
+@audit_group.command(name="repair-triggers")
+def audit_repair_triggers() -> None:
+    """Put back the triggers that make the trail append-only, if any is missing, disabled or altered.
+
+    Someone with the database's owner rights removed them: run `screener audit verify --checkpoint FILE`
+    with your exported checkpoints to see whether anything was changed meanwhile. The repair is audited.
+    """
+    from screener.clock import utcnow
+    from screener.store import audit
+
+    key = _audit_key()
+    database = _audit_database()
+    try:
+        with database.write() as session:
+            repaired = audit.repair_triggers(session)
+            if repaired:
+                audit.record(
+                    session,
+                    action="audit.triggers_repaired",
+                    now=utcnow(),
+                    actor_label="system:cli",
+                    object_type="audit_event",
+                    detail={"problems": len(repaired)},
+                    key=key,
+                )
+    finally:
+        database.dispose()
+    if not repaired:
+        click.echo("the audit trail's append-only triggers are all in place")
+        return
+    for problem in repaired:
+        click.echo(f"repaired: {problem}")
+    click.echo("check the trail against your exported checkpoints: screener audit verify --checkpoint FILE")
 
 
 @main.command(name="metrics")
@@ -340,3 +548,55 @@ def metrics_command(bind: str) -> None:
             err=True,
         )
     thread.join()
+
+
+@main.group(name="ruleset")
+def ruleset_group() -> None:
+    """The ruleset in force and its effect on stored screenings."""
+
+
+@ruleset_group.command(name="impact")
+@click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="Screenings created on or after (UTC).")
+@click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Screenings created on or before (UTC).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (with every affected screening).")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the affected list.")
+@click.option("--processes", type=click.IntRange(1, 64), help="Worker processes (default: 2 above 50,000 screenings).")
+def ruleset_impact(date_from: Any, date_to: Any, as_json: bool, csv_path: Path | None, processes: int | None) -> None:
+    """Replay every stored screening's latest version under the current ruleset and compare.
+
+    Nothing stored changes; the report is saved and audited. A progress bar is drawn on standard
+    error when it is a terminal.
+    """
+    import csv
+
+    from screener import db, impact
+    from screener.clock import utcnow
+
+    scope = impact.Scope(date_from.date() if date_from else None, date_to.date() if date_to else None)
+    url = _database_url()
+    database = db.Database(url)
+    try:
+        progress = impact.ProgressBar(sys.stderr) if sys.stderr.isatty() else None
+        report_id = impact.run(database, url, scope=scope, now=utcnow, processes=processes, progress=progress)
+        with database.read() as session:
+            report = impact.get_report(session, report_id)
+            if report is None:  # pragma: no cover - it was saved just above
+                raise click.ClickException(f"report {report_id} was not saved")
+            if csv_path is not None:
+                with csv_path.open("w", newline="", encoding="utf-8") as out:
+                    writer = csv.writer(out)
+                    writer.writerow(impact.CSV_HEADER)
+                    writer.writerows(impact.csv_row(item) for item in impact.iter_items(session, report_id))
+            if as_json:
+                head = _dump(impact.report_json(report))[:-1]
+                click.echo(head + ', "affected_screenings": [', nl=False)
+                for number, item in enumerate(impact.iter_items(session, report_id)):
+                    click.echo(("," if number else "") + _dump(impact.item_json(item)), nl=False)
+                click.echo("]}")
+            else:
+                for line in impact.render_text(report, impact.iter_items(session, report_id)):
+                    click.echo(line)
+                if csv_path is not None:
+                    click.echo(f"Affected list written to {csv_path}")
+    finally:
+        database.dispose()

@@ -105,7 +105,9 @@ class NumberAnswer(StringField):
         self.data = "" if value is None else str(value)
 
     def _parse(self, text: str) -> int | None:
-        if not text.isdigit():  # digits only: no signs, decimals or spaces inside
+        # ASCII digits only (no signs, decimals or spaces inside; no "²" or "①", which isdigit() accepts and
+        # int() refuses), and not thousands of them (int() refuses 4,300): the range check does the rest.
+        if not is_ascii_number(text, max_digits=NUMBER_MAX_DIGITS):
             return None
         number = int(text)
         low, high = self.question.minimum or 0, self.question.maximum or 0
@@ -116,6 +118,24 @@ class NumberAnswer(StringField):
 
 
 AnswerField = ChoiceAnswer | MultiAnswer | NumberAnswer
+#: More digits than any answer needs, leading zeros included ("007"); longer is never a valid answer.
+NUMBER_MAX_DIGITS = 12
+
+
+def is_ascii_number(text: str, *, max_digits: int) -> bool:
+    """``0``-``9`` only, at most ``max_digits`` of them (leading zeros included)."""
+    return 0 < len(text) <= max_digits and text.isascii() and text.isdigit()
+
+
+#: Format characters a name may hold: the zero-width non-joiner and joiner that Persian, Arabic and Indic
+#: names need. Every other control or format character (bidi overrides and isolates, marks, invisible
+#: hyphens and spaces) could reorder or hide what staff read, so it is refused.
+NAME_JOINERS = frozenset({"\u200c", "\u200d"})
+
+
+def has_hidden_characters(text: str) -> bool:
+    """Any control (Cc) or format (Cf) character but a joiner: a name must read as it was typed."""
+    return any(unicodedata.category(char) in ("Cc", "Cf") and char not in NAME_JOINERS for char in text)
 
 
 def field_for(question: Question) -> Field:
@@ -186,6 +206,8 @@ SUBJECT_MRN_MAX = 64
 #: Years back a date of birth may go: the age question's own range (0-120).
 OLDEST_AGE_YEARS = 120
 BIRTH_DATE_PARTS = ("day", "month", "year")
+#: The most digits each part may have (a year of more than 4 is named as such below).
+BIRTH_DATE_DIGITS = {"day": 2, "month": 2, "year": 8}
 
 
 @dataclass(frozen=True)
@@ -230,8 +252,12 @@ class IntakeForm(QuestionnaireForm):
             self.subject_name.errors = ["Enter the patient's full name"]
         elif len(name) > SUBJECT_NAME_MAX:
             self.subject_name.errors = [f"Name must be {SUBJECT_NAME_MAX} characters or fewer"]
+        elif has_hidden_characters(name):
+            self.subject_name.errors = ["Name must only include letters, spaces and punctuation"]
         if len(mrn) > SUBJECT_MRN_MAX:
             self.subject_mrn.errors = [f"MRN must be {SUBJECT_MRN_MAX} characters or fewer"]
+        elif has_hidden_characters(mrn) or any(char in NAME_JOINERS for char in mrn):
+            self.subject_mrn.errors = ["MRN must only include letters, numbers and punctuation"]
         birth_date = self._birth_date(today)
         if birth_date is None or self.subject_name.errors or self.subject_mrn.errors:
             return None
@@ -254,7 +280,11 @@ class IntakeForm(QuestionnaireForm):
     def _birth_date(self, today: date) -> date | None:
         typed = {part: (self[f"birth_{part}"].data or "").strip() for part in BIRTH_DATE_PARTS}
         missing = tuple(part for part in BIRTH_DATE_PARTS if not typed[part])
-        not_numbers = tuple(part for part in BIRTH_DATE_PARTS if typed[part] and not typed[part].isdigit())
+        not_numbers = tuple(
+            part
+            for part in BIRTH_DATE_PARTS
+            if typed[part] and not is_ascii_number(typed[part], max_digits=BIRTH_DATE_DIGITS[part])
+        )
         if len(missing) == len(BIRTH_DATE_PARTS):
             return self._date_problem("Enter the date of birth", BIRTH_DATE_PARTS)
         if missing:
@@ -334,8 +364,8 @@ class ContactEntry:
 
 
 def _plain_text(text: str) -> bool:
-    """No control or format characters (bidi overrides, zero-width joiners): a name reads as typed."""
-    return not any(unicodedata.category(character) in ("Cc", "Cf") for character in text)
+    """No control or format characters (bidi overrides, invisible marks): a name reads as typed."""
+    return not has_hidden_characters(text)
 
 
 class ContactOfferForm(FlaskForm):

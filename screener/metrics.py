@@ -12,9 +12,9 @@ Served figures:
   ``screener_audit_newest_event_age_seconds`` (time since the newest audit event), and
   ``screener_database_up`` (0 when the database could not be read; the others are then absent).
 
-Audit checkpoints (signed (count, head hash) records, issue 9 item 4) do not exist yet: when they
-land, :func:`audit_checkpoint_age` should return the newest one's age, and
-``screener_audit_checkpoint_age_seconds`` is then served too.
+- ``screener_audit_checkpoint_age_seconds``: time since the newest signed audit checkpoint
+  (``screener audit checkpoint``, or the audit page); absent until the first one. Alert on it
+  growing past the checkpoint schedule: nobody is exporting checkpoints.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from screener.clock import utcnow
 from screener.db import Database, DatabaseUnavailable
-from screener.models import AuditEvent, Screening
+from screener.models import AuditCheckpoint, AuditEvent, Screening
 from screener.store.screenings import count_open_alerts
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -43,8 +43,9 @@ DEFAULT_BIND = "127.0.0.1:9100"
 
 
 def audit_checkpoint_age(session: Session, now: datetime) -> float | None:
-    """Seconds since the newest signed audit checkpoint; None until checkpoints exist (item 4)."""
-    return None
+    """Seconds since the newest signed audit checkpoint; None before the first one."""
+    newest = session.scalar(select(AuditCheckpoint.created_at).order_by(AuditCheckpoint.id.desc()).limit(1))
+    return None if newest is None else max(0.0, (now - newest).total_seconds())
 
 
 class DatabaseCollector(Collector):

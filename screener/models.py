@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -35,6 +36,12 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+#: The largest id a row can have: every id column is an INTEGER, which PostgreSQL holds in 32 bits
+#: (SQLite in 64). An id typed into a URL, a cursor or a form beyond it names nothing: it is refused
+#: before it reaches the database, on both backends alike.
+MAX_ID = 2**31 - 1
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -155,6 +162,9 @@ class Screening(Base):
     review_status: Mapped[str] = mapped_column(String(16), server_default="unreviewed")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: Restricted to its care team (S-21): anyone else opens it only with a typed reason (break-glass).
+    #: Who set it, when and why: the newest "restrict" row of ``screening_access``.
+    restricted: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
 class ScreeningVersion(Base):
@@ -210,6 +220,8 @@ class StaffAlert(Base):
             sqlite_where=text("acknowledged_at IS NULL"),
             postgresql_where=text("acknowledged_at IS NULL"),
         ),
+        # Throttling alert creation per address: the alerts one address raised lately.
+        Index("ix_staff_alert_source_addr_created_at", "source_addr", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -228,6 +240,11 @@ class StaffAlert(Base):
     #: Best time to call: one of the offered codes (morning, afternoon, evening, any).
     contact_time: Mapped[str | None] = mapped_column(String(16))
     contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The client address whose answers raised it (for throttling a flood of alerts from one address).
+    source_addr: Mapped[str | None] = mapped_column(String(64))
+    #: Raised while its address was over the alert limit: shown, counted and acknowledged with this
+    #: earlier open alert from the same address instead of on its own (it keeps its own contact details).
+    grouped_into_id: Mapped[int | None] = mapped_column(index=True)
 
 
 class StaffUser(Base):
@@ -248,6 +265,15 @@ class StaffUser(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The TOTP secret (base32): proposed at enrolment, in force once ``mfa_enrolled_at`` is set.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    #: When the person confirmed enrolment with a code; None: they must enrol at their next sign-in.
+    mfa_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The last TOTP time step accepted: a code (or an older one) is never accepted twice.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    #: When and by which admin the account was last reset (shown to the person at their next sign-in).
+    reset_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reset_by_id: Mapped[int | None]
 
 
 class StaffSession(Base):
@@ -262,6 +288,20 @@ class StaffSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When the second factor was verified in this session; until then it reaches the sign-in steps only.
+    mfa_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class StaffRecoveryCode(Base):
+    """A single-use recovery code (instead of a TOTP code), stored as an Argon2id hash only."""
+
+    __tablename__ = "staff_recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AuditEvent(Base):
@@ -287,6 +327,52 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditCheckpoint(Base):
+    """A signed statement of the audit trail at one moment: how many events, and the newest one's hash.
+
+    Append-only like the trail. Exported off the machine (``screener audit checkpoint``), it shows later
+    whether events were deleted from the end of the trail, or the trail was rewritten with the key.
+    """
+
+    __tablename__ = "audit_checkpoint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: Events in the trail up to and including ``head_id`` (0 and None for an empty trail).
+    event_count: Mapped[int]
+    head_id: Mapped[int | None]
+    head_hash: Mapped[str] = mapped_column(String(64))
+    #: Which audit key signed it (a fingerprint, never the key).
+    key_id: Mapped[str] = mapped_column(String(16))
+    #: HMAC-SHA256 of the fields above under the audit key.
+    signature: Mapped[str] = mapped_column(String(64))
+    #: Who wrote it: "system:cli", "system:app" (the audit page), or a username.
+    actor: Mapped[str] = mapped_column(String(64))
+
+
+class ScreeningAccess(Base):
+    """Restricting a screening to its care team, lifting that, and break-glass access, each with a reason.
+
+    ``reason`` is typed by staff and may name people, so it stays here (shown to admins on the
+    break-glass report) and never in the audit trail, which refers to the row by id.
+    """
+
+    __tablename__ = "screening_access"
+    __table_args__ = (
+        Index("ix_screening_access_screening_id_user_id", "screening_id", "user_id"),
+        Index("ix_screening_access_kind_id", "kind", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    screening_id: Mapped[int] = mapped_column(ForeignKey("screening.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    #: restrict, unrestrict, break_glass.
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
 
 
 class Review(Base):
@@ -330,3 +416,54 @@ class Reevaluation(Base):
     ruleset_hash: Mapped[str] = mapped_column(String(80))
     jurisdiction: Mapped[str] = mapped_column(String(2))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RulesetImpactReport(Base):
+    """A ruleset impact report: every stored screening's latest version replayed under the current
+    ruleset and compared with its stored decision. Nothing stored is changed; the report is kept."""
+
+    __tablename__ = "ruleset_impact_report"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: running, complete, failed.
+    status: Mapped[str] = mapped_column(String(16))
+    #: The clinician who ran it from the staff page (None: the ``screener`` command).
+    performed_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    #: Who ran it, as the audit trail names them (a username, or "system:cli").
+    actor: Mapped[str] = mapped_column(String(64))
+    #: The screenings' creation dates covered (inclusive; None: unbounded).
+    date_from: Mapped[date | None] = mapped_column(Date)
+    date_to: Mapped[date | None] = mapped_column(Date)
+    #: The ruleset replayed under (the current one when the report ran).
+    to_ruleset_version: Mapped[str] = mapped_column(String(32))
+    to_ruleset_hash: Mapped[str] = mapped_column(String(80))
+    #: The stored versions' rulesets: [{"version", "hash", "count"}], most screenings first.
+    from_rulesets: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    screenings: Mapped[int]
+    replayed: Mapped[int]
+    affected: Mapped[int]
+    failed: Mapped[int]
+    #: The tallies: outcome matrix, warnings/notes/review flags added and removed, priority changes.
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class RulesetImpactItem(Base):
+    """One screening of a report that comes out differently ("changed") or could not be replayed."""
+
+    __tablename__ = "ruleset_impact_item"
+    __table_args__ = (Index("ix_ruleset_impact_item_report_id_id", "report_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("ruleset_impact_report.id", ondelete="CASCADE"))
+    screening_id: Mapped[int]
+    reference_code: Mapped[str] = mapped_column(String(16))
+    version_number: Mapped[int]
+    #: changed, failed.
+    kind: Mapped[str] = mapped_column(String(16))
+    stored_ruleset_version: Mapped[str] = mapped_column(String(32))
+    from_outcome: Mapped[str] = mapped_column(String(32))
+    to_outcome: Mapped[str | None] = mapped_column(String(32))
+    #: IDs added/removed per kind ("warnings_added" ...), priority before/after, or the failed fields.
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -64,7 +64,10 @@ def tamper(database: Path, *statements: str) -> None:
 def test_users_create_makes_an_audited_account(database: Path) -> None:
     result = create(database, "Admin.Ada")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "Created admin admin.ada"
+    assert result.stdout.splitlines() == [
+        "Created admin admin.ada",
+        "At the first sign-in (/staff/login) they set up an authenticator app and get recovery codes.",
+    ]
     assert result.stderr == ""
     assert rows(database, "SELECT username, display_name, role, active FROM staff_user") == [
         ("admin.ada", "Ada Admin", "admin", 1)
@@ -82,8 +85,12 @@ def test_users_create_makes_an_audited_account(database: Path) -> None:
     ("username", "password", "name", "problems"),
     [
         ("Ada Lovelace!", PASSWORD, "Ada", ["username: Use 2 to 63 letters"]),
-        ("nurse.ada", "short pass", "Ada", ["password: Use at least 15 characters"]),
-        ("nurse.ada", "password12345678", "Ada", ["password: This password is too easy to guess"]),
+        ("nurse.ada", "short", "Ada", ["password: Use at least 8 characters"]),
+        ("nurse.ada", "zxcvbnm,./", "Ada", ["password: This password is too easy to guess"]),
+        ("nurse.ada", "password12345678", "Ada", ["password: The password must not contain the word"]),
+        ("nurse.ada", "qwertyuiop", "Ada", ["password: This password is too common"]),
+        ("nurse.ada", "my screener passphrase", "Ada", ["password: The password must not contain the word"]),
+        ("nurse.ada", "acne clinic lantern", "Ada", ["password: The password must not contain the clinic's name"]),
         ("nurse.ada", "nurse.ada is the best", "Ada", ["password: The password must not contain your username"]),
         ("nurse.ada", PASSWORD, " ", ["display_name: Enter the person's name"]),
         ("x", "short", " ", ["username: ", "display_name: ", "password: "]),  # every problem, one line each
@@ -102,6 +109,41 @@ def test_users_create_names_every_problem_and_writes_nothing(
     assert password not in result.stderr
     assert rows(database, "SELECT count(*) FROM staff_user") == [(0,)]
     assert rows(database, "SELECT count(*) FROM audit_event") == [(0,)]
+
+
+def test_users_create_checks_the_configured_clinic_name(database: Path) -> None:
+    env_name = "Riverside Skin"
+    result = subprocess.run(
+        [SCREENER, "users", "create", "nurse.ada", "--role", "nurse", "--name", "Ada", "--password-stdin"],
+        input="riverside skin lantern\n",
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SCREENER_DATABASE_URL": f"sqlite:///{database}", "SCREENER_CLINIC_NAME": env_name},
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == INVALID_INPUT
+    assert result.stderr.splitlines() == ["password: The password must not contain the clinic's name."]
+
+
+def test_a_created_account_sets_up_its_authenticator_app_at_its_first_sign_in(database: Path) -> None:
+    """``screener users create`` still works with MFA: the new admin enrols when they first sign in."""
+    from screener.app import create_app
+    from tests.web.conftest import ENROL_PATH, StaffBrowser
+
+    assert create(database, "admin.ada").returncode == 0
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{database}"})
+    try:
+        admin = StaffBrowser(app.test_client(), "admin.ada", "admin")
+        assert admin.sign_in(PASSWORD).headers["Location"] == ENROL_PATH
+        assert admin.get("/staff/admin/users").headers["Location"] == ENROL_PATH
+        assert admin.enrol().status_code == 200
+        assert len(admin.recovery_codes) == 10
+        assert admin.get("/staff/admin/users").status_code == 200
+    finally:
+        app.extensions["screener.db"].dispose()
+    actions = [action for (action,) in rows(database, "SELECT action FROM audit_event ORDER BY id")]
+    assert actions[:3] == ["user.create", "login", "mfa.enrol"]
 
 
 def test_users_create_refuses_an_unknown_role(database: Path) -> None:
@@ -141,7 +183,10 @@ def test_audit_verify_passes_an_intact_trail_and_fails_a_tampered_one(database: 
     tampered = run(database, "audit", "verify")
     assert tampered.returncode == 1
     assert tampered.stdout == ""
-    assert tampered.stderr.splitlines() == ["event 1: its content was changed after it was recorded"]
+    assert tampered.stderr.splitlines() == [
+        "trigger audit_event_no_update is missing: UPDATE on audit_event is no longer refused",
+        "event 1: its content was changed after it was recorded (or the audit key changed)",
+    ]
 
 
 def test_audit_verify_reports_a_deleted_event(database: Path) -> None:
@@ -150,4 +195,7 @@ def test_audit_verify_reports_a_deleted_event(database: Path) -> None:
     tamper(database, "DROP TRIGGER audit_event_no_delete", "DELETE FROM audit_event WHERE id = 2")
     result = run(database, "audit", "verify")
     assert result.returncode == 1
-    assert result.stderr.splitlines() == ["event 3: the event before it was changed or deleted"]
+    assert result.stderr.splitlines() == [
+        "trigger audit_event_no_delete is missing: DELETE on audit_event is no longer refused",
+        "event 3: the event before it was changed or deleted",
+    ]

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Select, select, true, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from screener.models import Reevaluation, Review, Screening, ScreeningVersion, StaffUser
+from screener.models import MAX_ID, Reevaluation, Review, Screening, ScreeningVersion, StaffUser
 from screener.store.screenings import current_version, plain_json
 
 __all__ = [
@@ -103,7 +103,8 @@ class Cursor:
         except (ValueError, binascii.Error, OverflowError):
             return None
         # Canonical tokens only: one position, one token (no padding or leading-zero variants).
-        return cursor if cursor.encode() == token and 0 < cursor.id < 2**63 else None
+        # Within the id column's range (PostgreSQL INTEGER), else the comparison itself fails: page one.
+        return cursor if cursor.encode() == token and 0 < cursor.id <= MAX_ID else None
 
     def key(self, priority_only: bool) -> tuple[Any, ...]:
         """The values to compare with ``queue_key(priority_only)``."""

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, delete, func, select
+from sqlalchemy import CursorResult, delete, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from screener.models import Draft, Screening, ScreeningVersion, StaffAlert
 
@@ -263,8 +263,29 @@ def purge_expired_drafts(session: Session, now: datetime) -> int:
 # --- Staff alerts -------------------------------------------------------------------------
 
 
-def record_urgent_alert(session: Session, *, draft: Draft, rule_ids: Sequence[str], now: datetime) -> StaffAlert:
-    """Alert staff to urgent answers: one open alert per draft, collecting every rule ID that fired."""
+#: The window of the per-address limit on urgent alerts (``SCREENER_ALERT_ADDRESS_LIMIT`` within it).
+ALERT_ADDRESS_WINDOW = timedelta(minutes=10)
+DEFAULT_ALERT_ADDRESS_LIMIT = 3
+
+
+def record_urgent_alert(
+    session: Session,
+    *,
+    draft: Draft,
+    rule_ids: Sequence[str],
+    now: datetime,
+    source_addr: str | None = None,
+    address_limit: int = DEFAULT_ALERT_ADDRESS_LIMIT,
+) -> StaffAlert:
+    """Alert staff to urgent answers: one open alert per draft, collecting every rule ID that fired.
+
+    Throttled two ways, and never by dropping an answer. Per draft: a form keeps one open alert, and
+    each urgent rule alerts once (``mark_urgent_shown``). Per address: once ``source_addr`` has raised
+    ``address_limit`` alerts within ``ALERT_ADDRESS_WINDOW`` (many new forms from one client: a flood,
+    or a busy shared tablet), each new alert is recorded grouped under that address's newest open
+    alert: listed and acknowledged with it, not counted or shown on its own. With no open alert to
+    join it stands alone, so staff always have an open alert for a new urgent answer.
+    """
     _lock(session, draft)
     alert = session.scalars(
         select(StaffAlert).where(
@@ -273,19 +294,68 @@ def record_urgent_alert(session: Session, *, draft: Draft, rule_ids: Sequence[st
             StaffAlert.acknowledged_at.is_(None),
         )
     ).one_or_none()
-    if alert is None:
-        alert = StaffAlert(
-            kind=URGENT_ALERT,
-            draft_id=draft.id,
-            screening_id=draft.screening_id,
-            rule_ids=merged_ids([], rule_ids),
-            created_at=now,
-        )
-        session.add(alert)
-    else:
+    if alert is not None:
         alert.rule_ids = merged_ids(alert.rule_ids, rule_ids)
+        session.flush()
+        return alert
+    alert = StaffAlert(
+        kind=URGENT_ALERT,
+        draft_id=draft.id,
+        screening_id=draft.screening_id,
+        rule_ids=merged_ids([], rule_ids),
+        created_at=now,
+        source_addr=source_addr[:64] if source_addr else None,
+        grouped_into_id=_group_for(session, source_addr, now, address_limit) if source_addr else None,
+    )
+    session.add(alert)
     session.flush()
     return alert
+
+
+def _group_for(session: Session, source_addr: str, now: datetime, address_limit: int) -> int | None:
+    """The open alert a new one from ``source_addr`` joins, once the address is past its limit."""
+    source_addr = source_addr[:64]
+    if session.get_bind().dialect.name == "postgresql":
+        # One decision at a time per address (SQLite's BEGIN IMMEDIATE already serialises writers).
+        lock = int.from_bytes(hashlib.sha256(b"alert:" + source_addr.encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock})
+    recent = session.scalar(
+        select(func.count())
+        .select_from(StaffAlert)
+        .where(StaffAlert.source_addr == source_addr, StaffAlert.created_at > now - ALERT_ADDRESS_WINDOW)
+    )
+    if int(recent or 0) < max(1, address_limit):
+        return None
+    head = session.scalars(
+        select(StaffAlert)
+        .where(
+            StaffAlert.source_addr == source_addr,
+            StaffAlert.grouped_into_id.is_(None),
+            StaffAlert.acknowledged_at.is_(None),
+        )
+        .order_by(StaffAlert.id.desc())
+        .limit(1)
+        .with_for_update()  # acknowledging it waits until this alert has joined (PostgreSQL)
+    ).first()
+    return head.id if head is not None else None
+
+
+def acknowledge_grouped(
+    session: Session, head: StaffAlert, *, user_id: int, action_taken: str, now: datetime
+) -> list[int]:
+    """Acknowledge, with ``head``, the open alerts grouped under it; their ids."""
+    grouped = session.scalars(
+        select(StaffAlert)
+        .where(StaffAlert.grouped_into_id == head.id, StaffAlert.acknowledged_at.is_(None))
+        .order_by(StaffAlert.id)
+        .with_for_update()
+    ).all()
+    for alert in grouped:
+        alert.acknowledged_at = now
+        alert.acknowledged_by = user_id
+        alert.action_taken = action_taken
+    session.flush()
+    return [alert.id for alert in grouped]
 
 
 def urgent_alert_for(session: Session, *, draft_id: int | None, screening_id: int | None) -> StaffAlert | None:
@@ -435,6 +505,15 @@ def current_version(session: Session, screening: Screening) -> ScreeningVersion:
 
 
 def count_open_alerts(session: Session) -> int:
-    """Urgent alerts no staff member has acknowledged yet (shown on every staff page)."""
-    query = select(func.count()).select_from(StaffAlert).where(StaffAlert.acknowledged_at.is_(None))
+    """Urgent alerts no staff member has acknowledged yet (shown on every staff page).
+
+    An alert grouped under another open one is acted on with it, so it is not counted on its own.
+    """
+    head = aliased(StaffAlert)
+    open_head = select(head.id).where(head.id == StaffAlert.grouped_into_id, head.acknowledged_at.is_(None)).exists()
+    query = (
+        select(func.count())
+        .select_from(StaffAlert)
+        .where(StaffAlert.acknowledged_at.is_(None), or_(StaffAlert.grouped_into_id.is_(None), ~open_head))
+    )
     return int(session.scalar(query) or 0)

@@ -1,9 +1,12 @@
 """Administration: staff accounts and the audit trail (admins only).
 
 Every change to an account is audited (``user.create``, ``user.disable``, ``user.enable``,
-``user.reset``), and so is every look at the audit trail (``audit.view``). A reset password is
-generated here, shown once on the page that answers the reset and nowhere else: not in a URL, a
-flash message, the audit trail or a log.
+``user.reset`` with ``mfa.reset``), and so is every look at the audit trail (``audit.view``). A reset
+password is generated here, shown once on the page that answers the reset and nowhere else: not in a
+URL, a flash message, the audit trail or a log. A reset also removes the account's second factor: the
+person must choose a new password and enrol their authenticator app again at their next sign-in,
+where they are told who reset the account and when. An admin who knows the temporary password still
+cannot sign in as them without doing both, and each step is in the audit trail after the reset.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -25,8 +28,10 @@ from screener.clock import utcnow
 from screener.db import get_db
 from screener.models import AuditEvent, StaffUser
 from screener.store import audit as audit_store
+from screener.store import restriction
 from screener.store import staff as staff_store
 from screener.web.access import acting_user, audit, current_staff, requires
+from screener.web.ids import parse_row_id
 
 bp = Blueprint("admin", __name__, url_prefix="/staff/admin")
 
@@ -35,6 +40,9 @@ ROLE_LABELS = {Role.NURSE.value: "Nurse", Role.CLINICIAN.value: "Clinician", Rol
 AUDIT_PAGE_SIZE = 50
 #: Problems with the chain shown on the page (the command ``screener audit verify`` lists them all).
 CHAIN_PROBLEMS_SHOWN = 20
+#: The page checks the trail from the newest checkpoint on; once it has verified this many events past
+#: it, it records a checkpoint there, so that no view walks more than about this many.
+CHECKPOINT_EVERY = 1000
 FILTER_MAX_LENGTH = 64
 
 
@@ -71,7 +79,7 @@ def create_user() -> ResponseReturnValue:
         return render_template("admin/user_new.html", typed=typed, errors={}, roles=ROLE_LABELS)
     password = request.form.get("password", "")
     errors = account_problems(typed["username"], typed["display_name"], typed["role"])
-    if problems := password_problems(password, typed["username"]):
+    if problems := password_problems(password, typed["username"], current_app.config["CLINIC_NAME"]):
         errors["password"] = problems[0]
     username = ""
     if not errors:
@@ -155,9 +163,14 @@ def reset_user(user_id: int) -> ResponseReturnValue:
     password_hash = hash_password(password)  # slow on purpose: not while holding the write lock
     with get_db().write() as db:
         user = _target(db, user_id)
-        # must_change: the admin has seen it; set_password also ends every session of the account.
-        staff_store.set_password(db, user, password_hash, now=utcnow(), must_change=True)
+        admin = acting_user(db)
+        if admin is None:
+            abort(401)
+        # A password the person must change (the admin has seen it), no second factor (they enrol again),
+        # every session of the account ended, and the reset remembered to tell them at their next sign-in.
+        staff_store.reset_account(db, user, password_hash, now=utcnow(), by=admin)
         audit(db, "user.reset", object_type="staff_user", object_id=user.id, detail={"role": user.role})
+        audit(db, "mfa.reset", object_type="staff_user", object_id=user.id, detail={"role": user.role})
         shown = {"username": user.username, "display_name": user.display_name}
     # Rendered in answer to the POST (never a redirect): the password is on this page only.
     return render_template("admin/reset_done.html", user=shown, password=password)
@@ -209,9 +222,8 @@ def parse_audit_query(args: Mapping[str, str], known_actions: Sequence[str]) -> 
         errors["until"] = "The end date must be the same as or after the start date."
     before_id = None
     if raw := args.get("before_id", "").strip():
-        if raw.isdecimal() and len(raw) <= 18 and int(raw) > 0:
-            before_id = int(raw)
-        else:
+        before_id = parse_row_id(raw)  # ASCII digits within the database's range (2^31 - 1), else named
+        if before_id is None:
             errors["before_id"] = "The link to older events was not right. Start again from the newest events."
     if errors:
         return query
@@ -222,9 +234,16 @@ def parse_audit_query(args: Mapping[str, str], known_actions: Sequence[str]) -> 
         object_type=typed["object_type"] or None,
         object_id=typed["object_id"] or None,
         since=datetime.combine(since, time.min, UTC) if since else None,
-        until=datetime.combine(until + timedelta(days=1), time.min, UTC) if until else None,  # the whole day
+        until=_day_after(until),
     )
     return query
+
+
+def _day_after(until: date | None) -> datetime | None:
+    """The end of the ``until`` day (exclusive); none for the last day there is (9999-12-31 has no next)."""
+    if until is None or until == date.max:
+        return None
+    return datetime.combine(until + timedelta(days=1), time.min, UTC)
 
 
 def visible(text: str | None) -> str:
@@ -256,7 +275,21 @@ def audit_trail() -> ResponseReturnValue:
         older = events[AUDIT_PAGE_SIZE - 1].id if len(events) > AUDIT_PAGE_SIZE else None
         events = events[:AUDIT_PAGE_SIZE]
         names = _display_names(db, events)
-        problems = audit_store.verify(db)
+        # From the newest checkpoint on, not the whole trail (`screener audit verify` walks it all).
+        check = audit_store.verify_recent(db)
+    problems = check.problems
+    if not problems and check.events_checked >= CHECKPOINT_EVERY:
+        # What was just verified becomes the next view's starting point.
+        with get_db().write() as db:
+            audit_store.write_checkpoint(
+                db,
+                now=utcnow(),
+                event_count=check.total_events,
+                head_id=check.head_id,
+                head_hash=check.head_hash,
+                actor=current_staff().username,
+                key=audit_store.current_key(),
+            )
     filters: dict[str, Any] = query.applied()
     return render_template(
         "admin/audit.html",
@@ -269,4 +302,53 @@ def audit_trail() -> ResponseReturnValue:
         visible=visible,
         problems=problems[:CHAIN_PROBLEMS_SHOWN],
         more_problems=max(0, len(problems) - CHAIN_PROBLEMS_SHOWN),
+        check=check,
     ), (400 if query.errors else 200)
+
+
+# --- Break-glass access and restrictions (S-21) ---------------------------------------------------
+
+ACCESS_KIND_LABELS = {
+    restriction.BREAK_GLASS: "Break-glass: opened a restricted screening with a reason",
+    restriction.RESTRICT: "Restricted to the care team",
+    restriction.UNRESTRICT: "Restriction lifted",
+}
+ACCESS_PAGE_SIZE = 50
+
+
+@bp.get("/break-glass", endpoint="break_glass")
+@requires(Role.ADMIN)
+def break_glass_report() -> ResponseReturnValue:
+    """Every break-glass access, newest first, with who, when, from where and the reason they gave.
+
+    Also, chosen in the filter, every restriction and lifting. Looking is audited.
+    """
+    errors: dict[str, str] = {}
+    kind = request.args.get("kind", restriction.BREAK_GLASS).strip()
+    if kind not in restriction.KINDS:
+        errors["kind"] = "Choose what to list from the options."
+    before_id = None
+    if raw := request.args.get("before_id", "").strip():
+        before_id = parse_row_id(raw)
+        if before_id is None:
+            errors["before_id"] = "The link to older entries was not right. Start again from the newest."
+    if errors:
+        kind, before_id = restriction.BREAK_GLASS, None
+    with get_db().write() as db:
+        detail: dict[str, Any] = {"kind": kind}
+        if before_id is not None:
+            detail["before_id"] = before_id
+        audit(db, "break_glass.report", object_type="screening_access", detail=detail)
+        rows = restriction.report(db, kinds=(kind,), before_id=before_id, limit=ACCESS_PAGE_SIZE + 1)
+    older = rows[ACCESS_PAGE_SIZE - 1].record.id if len(rows) > ACCESS_PAGE_SIZE else None
+    return render_template(
+        "admin/break_glass.html",
+        rows=rows[:ACCESS_PAGE_SIZE],
+        kind=kind,
+        kinds=ACCESS_KIND_LABELS,
+        roles=ROLE_LABELS,
+        errors=errors,
+        older_url=url_for("admin.break_glass", kind=kind, before_id=older) if older else None,
+        newest_url=url_for("admin.break_glass", kind=kind) if before_id else None,
+        lasts_minutes=int(restriction.BREAK_GLASS_LASTS.total_seconds() // 60),
+    ), (400 if errors else 200)

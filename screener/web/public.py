@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import unicodedata
+from urllib.parse import unquote, urlsplit
+
 from flask import Blueprint, abort, jsonify, redirect, request, session
 from flask.typing import ResponseReturnValue
 
@@ -14,9 +17,33 @@ bp = Blueprint("public", __name__)
 LANGUAGES = {"en": "English", "es": "Español"}
 
 
+def _plain_path(text: str) -> bool:
+    """A path of this site as our own links write it: printable ASCII, one leading slash, no backslash.
+
+    Browsers drop tabs and line breaks from a URL and read ``/\\`` like ``//``, so ``/<tab>/evil`` is
+    ``//evil``: another host. A line break in a ``Location`` header is a forged header (and a 500).
+    """
+    return (
+        text.startswith("/")
+        and not text.startswith("//")
+        and "\\" not in text
+        and all("!" <= char <= "~" for char in text)  # no spaces, controls, format or non-ASCII characters
+    )
+
+
 def safe_next(target: str | None, fallback: str = "/") -> str:
-    """Only a path on this site: never another host (``//evil``, ``/\\evil``, ``https://evil``)."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")) or "\\" in target:
+    """Only a path on this site: never another host (``//evil``, ``/\\evil``, ``https://evil``, ``/%09/evil``).
+
+    Checked as sent and percent-decoded (``/%2F/evil``, ``/%09/evil``), so no later normalisation by a
+    browser or proxy can turn it into another site; anything else gives ``fallback``.
+    """
+    if not target or not _plain_path(target):
+        return fallback
+    decoded = unquote(target)
+    if decoded.startswith("//") or "\\" in decoded or any(unicodedata.category(char) == "Cc" for char in decoded):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
         return fallback
     return target
 

@@ -10,7 +10,8 @@
   ``new_context(...)`` makes more (e.g. with JavaScript off). Every request any page of a test's
   contexts makes is recorded in ``request_log``; ``assert_same_origin`` checks them.
 - ``staff_accounts`` (session): a nurse, a clinician and an admin (``STAFF_ACCOUNTS``) in the live
-  server's database. ``signed_in(role)`` signs each in once through the sign-in form and keeps its
+  server's database, their authenticator apps set up with a known TOTP secret (``ui.AUTHENTICATOR``).
+  ``signed_in(role)`` signs each in once through the sign-in form and the code page and keeps its
   cookies; ``staff_page(role)`` opens a page already signed in, recorded in ``request_log``.
 """
 
@@ -113,7 +114,8 @@ def _gunicorn_supports(option: str) -> bool:
 def live_server(chromium_executable: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The real app under gunicorn (depends on the browser check: no server when the tests skip)."""
     directory = tmp_path_factory.mktemp("live-server")
-    environment = _server_environment(directory / "b.db", JURISDICTION="US")
+    # Every browser test comes from 127.0.0.1: one address raising many urgent alerts is the test, not a flood.
+    environment = _server_environment(directory / "b.db", JURISDICTION="US", ALERT_ADDRESS_LIMIT="1000")
     bin_dir = Path(sys.executable).parent
     prepared = subprocess.run(
         [bin_dir / "screener", "db", "upgrade"],
@@ -226,7 +228,7 @@ def page(context: BrowserContext) -> Page:
 
 # --- Staff accounts, signed in once per role ------------------------------------------------
 
-#: At least 15 characters, as the password policy asks; the same for every test account.
+#: As the password policy asks; the same for every test account.
 STAFF_PASSWORD = "lantern orchard velvet kettle"
 
 
@@ -236,6 +238,13 @@ class StaffAccount:
     display_name: str
     role: str
     password: str = STAFF_PASSWORD
+
+    @property
+    def totp_secret(self) -> str:
+        """The TOTP secret of the account's authenticator app (known: the account is created enrolled)."""
+        from tests.web.conftest import test_totp_secret
+
+        return test_totp_secret(self.username)
 
 
 #: One account per role, created in the live server's database before the first staff test.
@@ -248,16 +257,19 @@ STAFF_ACCOUNTS = {
 
 @pytest.fixture(scope="session")
 def staff_accounts(live_server: LiveServer) -> dict[str, StaffAccount]:
-    """``STAFF_ACCOUNTS``, created with ``create_account`` (what ``screener users create`` calls), by role."""
+    """``STAFF_ACCOUNTS``, created with ``create_account`` (what ``screener users create`` calls), by role,
+    with their authenticator apps already set up (the store's enrolment, with a known secret)."""
     from screener.auth import create_account
     from screener.clock import utcnow
     from screener.db import Database
+    from screener.store import staff as staff_store
+    from tests.browser.ui import AUTHENTICATOR
 
     database = Database(live_server.database_url)
     try:
         with database.write() as session:
             for account in STAFF_ACCOUNTS.values():
-                create_account(
+                user = create_account(
                     session,
                     username=account.username,
                     display_name=account.display_name,
@@ -266,6 +278,9 @@ def staff_accounts(live_server: LiveServer) -> dict[str, StaffAccount]:
                     now=utcnow(),
                     actor_label="system:browser-tests",
                 )
+                staff_store.propose_totp_secret(session, user, account.totp_secret, now=utcnow())
+                staff_store.confirm_totp(session, user, None, now=utcnow())
+                AUTHENTICATOR[account.username] = account.totp_secret
     finally:
         database.dispose()
     return dict(STAFF_ACCOUNTS)
@@ -276,7 +291,8 @@ StaffState = Callable[[str], StorageState]
 
 @pytest.fixture(scope="session")
 def signed_in(browser: Browser, live_server: LiveServer, staff_accounts: dict[str, StaffAccount]) -> StaffState:
-    """A role's cookies after it signed in through the sign-in form, once per role for the whole session.
+    """A role's cookies after it signed in through the sign-in form and the code page, once per role for the
+    whole session.
 
     Contexts made with ``storage_state=signed_in(role)`` share that server session: no test may end it
     (sign out, change the password, or reset or disable the account) -- sign in afresh for that.

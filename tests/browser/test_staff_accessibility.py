@@ -32,9 +32,12 @@ from tests.browser.ui import (
     SCREENING_URL,
     STAFF,
     answer,
+    enrol,
+    enter_code,
     expect_heading,
     fill_subject,
     follow_staff_link,
+    leave_recovery_codes,
     press,
     screening_id_of,
     sign_in,
@@ -43,6 +46,12 @@ from tests.browser.ui import (
 PAGES = (
     "sign-in",
     "sign-in error",
+    "enter code",
+    "enter code error",
+    "choose password after a reset",
+    "enrol",
+    "enrol error",
+    "recovery codes",
     "home",
     "change password",
     "change password error",
@@ -68,6 +77,7 @@ PAGES = (
     "admin create user error",
     "admin reset password result",
     "admin audit trail",
+    "two-step verification",
 )
 #: Staff work at clinic desktops.
 VIEWPORT = {"width": 1280, "height": 800}
@@ -92,6 +102,8 @@ class Walk:
     #: The screening the nurse enters, which the clinician then reviews.
     screening_url: str = ""
     reference_code: str = ""
+    #: The temporary password the admin's reset of temp.browser showed, for its next sign-in.
+    temporary_password: str = ""
 
     def check(self, page: Page, name: str) -> None:
         assert name in PAGES, name
@@ -123,6 +135,37 @@ def _signed_out(page: Page, walk: Walk) -> None:
     error_summary(page)
     expect(page.locator(".error-summary")).to_contain_text("The username or password is not right.")
     walk.check(page, "sign-in error")
+    sign_in(page, nurse.username, nurse.password, second_factor=False)
+    expect_heading(page, "Enter your code")
+    walk.check(page, "enter code")
+    enter_code(page, nurse.username, "000000")
+    error_summary(page)
+    walk.check(page, "enter code error")
+    enter_code(page, nurse.username)
+    expect_heading(page, f"Hello, {nurse.display_name}")
+
+
+def _after_reset(page: Page, walk: Walk) -> None:
+    """temp.browser, reset by the admin: told of the reset, a new password, then the app set up again."""
+    page.goto("/staff/login")
+    sign_in(page, "temp.browser", walk.temporary_password, second_factor=False)
+    expect_heading(page, "Choose your password")
+    expect(page.locator("#reset-notice")).to_contain_text("reset your account on")
+    walk.check(page, "choose password after a reset")
+    page.get_by_label("Current password", exact=True).fill(walk.temporary_password)
+    page.get_by_label("New password", exact=True).fill("amber harbour piano willow")
+    page.get_by_label("New password again", exact=True).fill("amber harbour piano willow")
+    press(page, "Choose password")
+    expect_heading(page, "Set up your authenticator app")
+    walk.check(page, "enrol")
+    page.get_by_label("Code from the app", exact=True).fill("000000")
+    press(page, "Confirm and continue")
+    error_summary(page)
+    walk.check(page, "enrol error")
+    enrol(page, "temp.browser")
+    walk.check(page, "recovery codes")
+    leave_recovery_codes(page)
+    expect_heading(page, "Hello, Tess Temporary")
 
 
 def _nurse(page: Page, walk: Walk) -> None:
@@ -249,9 +292,13 @@ def _admin(page: Page, walk: Walk) -> None:
     expect(page.get_by_role("status")).to_contain_text("Account temp.browser created.")
     press(page, "Reset password of temp.browser")
     expect_heading(page, "Password reset for temp.browser")
+    walk.temporary_password = page.locator("#temporary-password").inner_text().strip()
     walk.check(page, "admin reset password result")
     follow_staff_link(page, "Audit trail")
     walk.check(page, "admin audit trail")
+    page.goto("/staff/mfa/recovery-codes")
+    expect_heading(page, "Two-step verification")
+    walk.check(page, "two-step verification")
 
 
 ROLES: tuple[tuple[str | None, Callable[[Page, Walk], None]], ...] = (
@@ -259,6 +306,7 @@ ROLES: tuple[tuple[str | None, Callable[[Page, Walk], None]], ...] = (
     ("nurse", _nurse),
     ("clinician", _clinician),
     ("admin", _admin),
+    (None, _after_reset),
 )
 
 

@@ -8,6 +8,7 @@ The staff pages (English only) are driven the same way: sign in, the one-page in
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
 from datetime import date
 from functools import cache
@@ -284,12 +285,78 @@ SCREENING_URL = re.compile(r"/staff/screenings/(\d+)(?:#[\w-]+)?$")
 ALERT_BANNER = re.compile(r"(\d+) urgent alerts? needs? action today")
 
 
-def sign_in(page: Page, username: str, password: str) -> None:
-    """On the staff sign-in page: type the username and password, press Sign in."""
+#: The authenticator app of every account these tests sign in with: username -> TOTP secret. Accounts
+#: created already enrolled are added by whoever creates them; one that enrols in a test is added by ``enrol``.
+AUTHENTICATOR: dict[str, str] = {}
+#: The last TOTP step each account used in this test run: like a phone, never the same code twice.
+_USED_STEPS: dict[str, int] = {}
+CODE_HEADING = "Enter your code"
+ENROL_HEADING = "Set up your authenticator app"
+
+
+def authenticator_code(username: str) -> str:
+    """The code the account's app shows now, or the next step's when this one was used (the server accepts one
+    step either side); waits for the next 30-second step only when both were used already."""
+    from screener.auth import TOTP_STEP_SECONDS, totp_code, totp_step
+    from screener.clock import utcnow
+
+    secret = AUTHENTICATOR[username]
+    while True:
+        now = totp_step(utcnow())
+        step = max(now, _USED_STEPS.get(username, now - 1) + 1)
+        if step <= now + 1:
+            _USED_STEPS[username] = step
+            return totp_code(secret, step)
+        time.sleep(TOTP_STEP_SECONDS - utcnow().timestamp() % TOTP_STEP_SECONDS + 0.2)
+
+
+def heading_of(page: Page) -> str:
+    return page.get_by_role("heading", level=1).inner_text().strip()
+
+
+def sign_in(page: Page, username: str, password: str, *, second_factor: bool = True) -> None:
+    """On the staff sign-in page: type the username and password, press Sign in; then, unless
+    ``second_factor`` is False, every step that follows as its owner would: the code from the app
+    (``AUTHENTICATOR``), or, at the first sign-in, enrolling the app and going on past the recovery codes.
+    A refused password, or a password to choose first, is left on the page for the test."""
     expect_heading(page, "Staff sign in")
     page.get_by_label("Username", exact=True).fill(username)
     page.get_by_label("Password", exact=True).fill(password)
     press(page, "Sign in")
+    if not second_factor:
+        return
+    heading = heading_of(page)
+    if heading == CODE_HEADING:
+        enter_code(page, username)
+    elif heading == ENROL_HEADING:
+        enrol(page, username)
+        leave_recovery_codes(page)
+
+
+def enter_code(page: Page, username: str, code: str | None = None) -> None:
+    """On the code page: type the app's code (or ``code``, e.g. a recovery code), press Sign in."""
+    expect_heading(page, CODE_HEADING)
+    page.get_by_label("Code from the app, or a recovery code", exact=True).fill(code or authenticator_code(username))
+    press(page, "Sign in")
+
+
+def enrol(page: Page, username: str) -> list[str]:
+    """On the enrolment page: add the account to the app by the key shown as text (as a person who cannot
+    scan the QR code would), confirm with a code; the recovery codes shown."""
+    expect_heading(page, ENROL_HEADING)
+    expect(page.get_by_role("img", name=re.compile(r"^QR code"))).to_be_visible()
+    AUTHENTICATOR[username] = page.locator("#totp-secret").inner_text().replace(" ", "")
+    _USED_STEPS.pop(username, None)
+    page.get_by_label("Code from the app", exact=True).fill(authenticator_code(username))
+    press(page, "Confirm and continue")
+    expect_heading(page, "Your recovery codes")
+    return [code.strip() for code in page.locator("#recovery-codes li").all_inner_texts()]
+
+
+def leave_recovery_codes(page: Page) -> None:
+    """On the recovery codes page: they are saved; go on to the page asked for (or staff home)."""
+    with page.expect_navigation():
+        page.get_by_role("link", name="I have saved my recovery codes, continue").click()
 
 
 def follow_staff_link(page: Page, label: str) -> None:

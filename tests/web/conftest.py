@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -74,27 +76,86 @@ def patient(client: FlaskClient) -> Patient:
 
 
 STAFF_PASSWORD = "correct horse battery staple 42"
+#: The second factor's pages.
+VERIFY_PATH = "/staff/mfa"
+ENROL_PATH = "/staff/mfa/enrol"
+TOTP_SECRET_SHOWN = re.compile(r'id="totp-secret">([A-Z2-7 ]+)<')
+RECOVERY_CODE_SHOWN = re.compile(r'<li class="code">([0-9a-z-]+)</li>')
+
+
+def test_totp_secret(username: str) -> str:
+    """The known TOTP secret of a test account created enrolled (base32, 160 bits), from its username."""
+    return base64.b32encode(hashlib.sha256(username.encode()).digest()[:20]).decode()
+
+
+test_totp_secret.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+#: The last TOTP step each account used, per app: like a phone, never the same code twice.
+_last_steps: dict[tuple[int, str], int] = {}
 
 
 class StaffBrowser(Patient):
-    """A signed-in staff member's browser (same CSRF handling as a patient's)."""
+    """A staff member's browser (same CSRF handling as a patient's), with their authenticator app.
 
-    def __init__(self, client: FlaskClient, username: str, role: str) -> None:
+    ``secret`` is the TOTP secret their app holds: an account from ``create_staff`` has
+    ``test_totp_secret(username)``; ``enrol()`` reads a new one from the enrolment page, as a person
+    scanning the QR code would.
+    """
+
+    def __init__(self, client: FlaskClient, username: str, role: str, secret: str | None = None) -> None:
         super().__init__(client)
         self.username = username
         self.role = role
+        self.secret = secret if secret is not None else test_totp_secret(username)
+        self.recovery_codes: list[str] = []
 
-    def sign_in(self, password: str = STAFF_PASSWORD) -> TestResponse:
+    def totp(self) -> str:
+        """The code the app shows now; the next step's if this one was used already (within the drift window)."""
+        from screener.auth import totp_code, totp_step
+        from screener.clock import utcnow
+
+        key = (id(self.client.application), self.username)
+        now = totp_step(utcnow())
+        step = max(now, _last_steps.get(key, now - 1) + 1)
+        assert step <= now + 1, "a third sign-in within one 30-second step: move the clock on"
+        _last_steps[key] = step
+        return totp_code(self.secret, step)
+
+    def sign_in(self, password: str = STAFF_PASSWORD, *, second_factor: bool = True) -> TestResponse:
+        """Password, then (when asked for) a code from the app: the answer to the last step.
+
+        302 to the staff pages when signed in; 302 to the password or enrolment step when the account
+        must do that first; 400 when the password was refused.
+        """
         self.get("/staff/login")
         response = self.post("/staff/login", {"username": self.username, "password": password})
+        if response.status_code == 302 and response.headers["Location"] == VERIFY_PATH and second_factor:
+            self.get(VERIFY_PATH)
+            response = self.post(VERIFY_PATH, {"code": self.totp()})
         if response.status_code == 302:
             self.get(response.headers["Location"])  # as a browser would: the next form's CSRF token
         return response
 
+    def enrol(self) -> TestResponse:
+        """On the enrolment step: read the key shown for manual entry, confirm with a code, keep the recovery codes."""
+        page = self.get(ENROL_PATH)
+        found = TOTP_SECRET_SHOWN.search(page.get_data(as_text=True))
+        assert found, page.get_data(as_text=True)[:2000]
+        self.secret = found.group(1).replace(" ", "")
+        _last_steps.pop((id(self.client.application), self.username), None)  # a new secret: no code used yet
+        response = self.post(ENROL_PATH, {"code": self.totp()})
+        self.recovery_codes = RECOVERY_CODE_SHOWN.findall(response.get_data(as_text=True))
+        return response
 
-def create_staff(app: Flask, username: str, role: str, *, password: str = STAFF_PASSWORD, **extra: Any) -> int:
+
+def create_staff(
+    app: Flask, username: str, role: str, *, password: str = STAFF_PASSWORD, enrolled: bool = True, **extra: Any
+) -> int:
+    """An account made as admins and ``screener users create`` make them; ``enrolled``: its authenticator
+    app is already set up with ``test_totp_secret(username)`` (else it enrols at its first sign-in)."""
     from screener.auth import create_account
     from screener.clock import utcnow
+    from screener.store import staff as staff_store
 
     with app.extensions["screener.db"].write() as session:
         user = create_account(
@@ -107,12 +168,15 @@ def create_staff(app: Flask, username: str, role: str, *, password: str = STAFF_
             actor_label="test",
             **extra,
         )
+        if enrolled:
+            staff_store.propose_totp_secret(session, user, test_totp_secret(user.username), now=utcnow())
+            staff_store.confirm_totp(session, user, None, now=utcnow())
         return int(user.id)
 
 
 @pytest.fixture
 def staff(app: Flask) -> Callable[[str], StaffBrowser]:
-    """``staff("clinician")``: a new account of that role, signed in, in its own browser."""
+    """``staff("clinician")``: a new account of that role, fully signed in (password and TOTP), in its own browser."""
 
     def signed_in(role: str, username: str | None = None) -> StaffBrowser:
         name = username or f"{role}.{len(created) + 1}"
@@ -121,6 +185,7 @@ def staff(app: Flask) -> Callable[[str], StaffBrowser]:
         browser = StaffBrowser(app.test_client(), name, role)
         response = browser.sign_in()
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        assert response.headers["Location"] == "/staff/", response.headers["Location"]
         return browser
 
     created: list[str] = []

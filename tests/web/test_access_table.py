@@ -98,6 +98,10 @@ ACCESS: dict[str, Row] = {
     # Every member of staff.
     "auth.home": staff_only("GET", 200, 200, 200),
     "auth.change_password": staff_only("GET", 200, 200, 200),
+    "auth.recovery_codes": staff_only("GET", 200, 200, 200),
+    # The sign-in steps after the password: a fully signed-in member is sent on (see the half-signed-in test).
+    "auth.mfa_verify": staff_only("GET", Redirect("/staff/"), Redirect("/staff/"), Redirect("/staff/")),
+    "auth.mfa_enrol": staff_only("GET", Redirect("/staff/"), Redirect("/staff/"), Redirect("/staff/")),
     "auth.logout": staff_only("POST", Redirect("/staff/login"), Redirect("/staff/login"), Redirect("/staff/login")),
     "review.rules": staff_only("GET", 200, 200, 200),
     # The care team: nurses and clinicians.
@@ -112,6 +116,10 @@ ACCESS: dict[str, Row] = {
     # Clinicians only.
     "review.sign_off": staff_only("POST", 403, ALLOWED, 403),
     "review.reevaluate": staff_only("POST", 403, ALLOWED, 403),
+    "governance.impact_reports": staff_only("GET", 403, 200, 403),
+    "governance.run_impact": staff_only("POST", 403, Redirect("/staff/ruleset-impact/"), 403),
+    "governance.impact_report": staff_only("GET", 403, ALLOWED, 403),  # no report saved here: 404, not a refusal
+    "governance.impact_csv": staff_only("GET", 403, ALLOWED, 403),
     # Administrators only.
     "admin.users": staff_only("GET", 403, 403, 200),
     "admin.create_user": staff_only("GET", 403, 403, 200),
@@ -119,6 +127,10 @@ ACCESS: dict[str, Row] = {
     "admin.enable_user": staff_only("POST", 403, 403, Redirect("/staff/admin/users")),
     "admin.reset_user": staff_only("POST", 403, 403, 200),
     "admin.audit": staff_only("GET", 403, 403, 200),
+    "admin.break_glass": staff_only("GET", 403, 403, 200),
+    # Restricting a screening to its care team (clinicians), and break-glass access to one (the care side).
+    "review.restrict": staff_only("POST", 403, ALLOWED, 403),
+    "review.break_glass": staff_only("POST", ALLOWED, ALLOWED, 403),
 }
 
 
@@ -199,6 +211,8 @@ def url_value(endpoint: str, argument: str, world: World) -> Any:
         return world.user_id
     if "alert" in name:
         return world.alert_id
+    if "report" in name:
+        return 1
     if "code" in name or "reference" in name:
         return world.reference_code
     if "version" in name or "number" in name:
@@ -284,3 +298,43 @@ def denials(app: Flask) -> set[tuple[str, str, str | None]]:
     with app.extensions["screener.db"].read() as session:
         rows = session.scalars(select(models.AuditEvent).where(models.AuditEvent.action == "access.denied")).all()
         return {(row.action, row.actor, row.object_id) for row in rows}
+
+
+#: A half-signed-in session (password right, second factor not yet) at each step: the account it needs.
+HALF_SIGNED_IN: dict[str, tuple[dict[str, Any], str]] = {
+    "verify": ({}, "/staff/mfa"),  # enrolled: enter a code
+    "enrol": ({"enrolled": False}, "/staff/mfa/enrol"),  # first sign-in: set up an app
+    "choose-password": ({"enrolled": False, "must_change_password": True}, "/staff/password"),  # new or reset
+}
+
+
+@pytest.mark.parametrize("step", sorted(HALF_SIGNED_IN))
+def test_a_half_signed_in_session_reaches_only_its_step(app: Flask, step: str) -> None:
+    """Issue 9 item 3: after the password alone, every staff endpoint but the step's own page and sign-out
+    sends the browser to its step, for every role; nothing else answers. (The public endpoints answer a
+    half-signed-in browser as anyone: the other tests cover them, and some start the patient session afresh.)"""
+    from screener.web.access import PENDING_ENDPOINTS, STEP_ENDPOINT, Step
+
+    world = send_a_screening_with_an_urgent_answer(app)
+    world.user_id = create_staff(app, "target.account", "nurse")
+    account, step_page = HALF_SIGNED_IN[step]
+    for role in ROLES[1:]:
+        browser = StaffBrowser(app.test_client(), f"half.{role}.{step}", role)
+        create_staff(app, browser.username, role, **account)
+        assert browser.sign_in(second_factor=False).headers["Location"] == step_page
+        # Sign-out last: it ends the session the other requests use.
+        staff_endpoints = [endpoint for endpoint, row in ACCESS.items() if row.anonymous == LOGIN]
+        for endpoint in sorted(staff_endpoints, key=lambda name: (name == "auth.logout", name)):
+            row = ACCESS[endpoint]
+            rule = rule_for(app, endpoint, row.method)
+            with app.test_request_context():
+                path = url_for(endpoint, **{name: url_value(endpoint, name, world) for name in rule.arguments})
+            response = request_as(browser, row.method, path, row)
+            what = f"{row.method} {path} as a half-signed-in {role} ({step})"
+            if endpoint == STEP_ENDPOINT[Step(step)]:
+                assert response.status_code == 200, what
+            elif endpoint in PENDING_ENDPOINTS[Step(step)]:
+                check(response, Redirect("/staff/login"), what)  # sign-out
+            else:
+                assert response.status_code == 302, (what, response.status_code)
+                assert response.headers["Location"] == step_page, (what, response.headers["Location"])

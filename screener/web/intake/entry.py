@@ -35,6 +35,7 @@ from screener.web.intake.common import (
     subject_from,
 )
 from screener.web.records import urgent_rule_ids
+from screener.web.restricted import RestrictedScreening, decide, require_access
 
 # --- New intake ---------------------------------------------------------------------------
 
@@ -121,13 +122,15 @@ def amend(screening_id: int) -> ResponseReturnValue:
     if request.method == "GET":
         with get_db().write() as db:
             screening, version = _screening_or_404(db, screening_id)
-            audit(
-                db,
-                "screening.view",
-                object_type="screening",
-                object_id=screening.id,
-                detail={"version": version.number, "page": "amend"},
-            )
+            # Restricted to its care team: anyone else gives a reason first (break-glass, audited).
+            decision = decide(db, screening, "screening.view", {"page": "amend"})
+            if decision.allowed:
+                detail: dict[str, Any] = {"version": version.number, "page": "amend"}
+                if decision.record_id is not None:
+                    detail["break_glass"] = decision.record_id
+                audit(db, "screening.view", object_type="screening", object_id=screening.id, detail=detail)
+        if not decision.allowed:
+            raise RestrictedScreening(screening)
         if screening.status == ENTERED_IN_ERROR:
             return _entered_in_error(screening.id)
         form = intake_form(
@@ -140,6 +143,7 @@ def amend(screening_id: int) -> ResponseReturnValue:
         return render_form(form, enabled_questions(version.answers, clinic()), screening=screening, version=version)
 
     form = intake_form()
+    require_access(screening_id, "screening.amend")
     with get_db().read() as db:
         screening, version = _screening_or_404(db, screening_id)
     if screening.status == ENTERED_IN_ERROR:

@@ -15,7 +15,7 @@ from screener.db import get_db
 from screener.forms import CONTACT_TIMES
 from screener.models import StaffUser
 from screener.store import intake as intake_store
-from screener.store.screenings import count_open_alerts
+from screener.store.screenings import acknowledge_grouped, count_open_alerts
 from screener.web.access import CARE_TEAM, audit, current_staff, requires
 from screener.web.intake.common import (
     ACTION_TAKEN_MAX,
@@ -75,15 +75,38 @@ def find() -> ResponseReturnValue:
 
 # --- Urgent alerts ------------------------------------------------------------------------
 
+#: The audit action of every look at the alerts page (which shows contact details people left).
+ALERTS_VIEW = "alerts.view"
+
 
 def _render_alerts(
     *, errors: Mapping[int, str] | None = None, typed: Mapping[int, str] | None = None, status: int = 200
 ) -> ResponseReturnValue:
     now = utcnow()
-    with get_db().read() as db:
-        pending = intake_store.open_alerts(db)
+    with get_db().write() as db:
+        found = intake_store.open_alerts(db)
+        # An alert grouped under another open one is listed inside it, not on its own.
+        listed = {entry.alert.id for entry in found}
+        pending: list[intake_store.AlertEntry] = []
+        grouped: dict[int, list[intake_store.AlertEntry]] = {}
+        for entry in found:
+            head = entry.alert.grouped_into_id
+            if head is not None and head in listed:
+                grouped.setdefault(head, []).append(entry)
+            else:
+                pending.append(entry)
         handled = intake_store.recent_acknowledged_alerts(db, now=now)
         total = count_open_alerts(db)
+        # Who saw which alerts (and the contact details left with them): ids only, like every view.
+        audit(
+            db,
+            ALERTS_VIEW,
+            object_type="staff_alert",
+            detail={
+                "open": [entry.alert.id for entry in found],
+                "acknowledged": [entry.alert.id for entry in handled],
+            },
+        )
     return (
         render_template(
             "intake/alerts.html",
@@ -91,6 +114,7 @@ def _render_alerts(
             overdue_after=timedelta(minutes=current_app.config["ALERT_OVERDUE_MINUTES"]),
             contact_times=dict(CONTACT_TIMES),
             pending=pending,
+            grouped=grouped,
             handled=handled,
             total=total,
             rule_titles=RULE_TITLES,
@@ -130,17 +154,26 @@ def acknowledge(alert_id: int) -> ResponseReturnValue:
         )
         if alert is None:
             abort(404)
+        grouped: list[int] = []
         if result is intake_store.Acknowledgement.ALREADY:
             message = _already_acknowledged(db, alert)
         else:
+            # The alerts grouped under this one (a flood from its address) are acted on with it.
+            grouped = acknowledge_grouped(db, alert, user_id=member.user_id, action_taken=action_taken, now=utcnow())
             message = "Alert acknowledged."
+            if grouped:
+                message = f"Alert acknowledged, with the {len(grouped)} grouped with it."
         audit(
             db,
             "alert.acknowledge",
             object_type="staff_alert",
             object_id=alert.id,
             outcome="success" if result is intake_store.Acknowledgement.DONE else "failure",
-            detail={"screening": alert.screening_id, "already": result is intake_store.Acknowledgement.ALREADY},
+            detail={
+                "screening": alert.screening_id,
+                "already": result is intake_store.Acknowledgement.ALREADY,
+                "grouped": grouped,
+            },
         )
     flash(message)
     return redirect(url_for("intake.alerts"))

@@ -32,6 +32,7 @@ from screener.rules import (
 )
 from screener.store import current_version
 from screener.store import review as review_store
+from screener.web.restricted import Restriction
 from screener.web.review.summary import ClinicianSummary, clinician_summary
 
 #: Self-report beside examination (rules.md principle 7): the examination value is the one the rules use.
@@ -115,6 +116,8 @@ class ScreeningPage:
     discarded: list[str] = field(default_factory=list)
     #: What a clinician reads first (clinical outcome, age, pregnancy, severity, mood, flags).
     summary: ClinicianSummary | None = None
+    #: Whether it is restricted to its care team, and how the person looking reached it.
+    restriction: Restriction | None = None
 
 
 def _as_value(value: Any) -> Any:

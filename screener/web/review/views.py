@@ -9,7 +9,7 @@ re-evaluation and print is audited, with identifiers and codes only.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -25,7 +25,7 @@ from wtforms.validators import InputRequired, Length, ValidationError
 from screener.auth import Role
 from screener.clock import utcnow
 from screener.db import get_db
-from screener.models import StaffUser
+from screener.models import Screening, StaffUser
 from screener.rules import (
     CURRENT_RULESET,
     ERROR_RULE,
@@ -38,10 +38,11 @@ from screener.rules import (
     parse_config,
     patient_texts,
 )
-from screener.store import current_version, get_screening
+from screener.store import current_version, get_screening, restriction
 from screener.store import review as review_store
 from screener.web.access import ALL_STAFF, audit, current_staff, requires
 from screener.web.records import decision_fields
+from screener.web.restricted import RestrictedScreening, decide, described, require_access, restricted_page
 from screener.web.review.pages import ScreeningPage, screening_page
 
 bp = Blueprint("review", __name__, url_prefix="/staff")
@@ -161,6 +162,8 @@ def queue() -> ResponseReturnValue:
     after = None if errors else review_store.Cursor.decode(request.args.get("after"))
     with get_db().write() as db:
         rows, following = review_store.queue_page(db, **filters.query(), after=after)
+        # Who a restricted screening is about is not shown outside its care team (its urgency still is).
+        hidden = restriction.hidden_from(db, rows, current_staff().user_id, utcnow())
         audit(
             db,
             "queue.view",
@@ -170,6 +173,7 @@ def queue() -> ResponseReturnValue:
     return render_template(
         "review/queue.html",
         rows=rows,
+        hidden=hidden,
         filters=filters,
         errors=errors,
         outcomes=review_store.OUTCOMES,
@@ -232,11 +236,16 @@ def _detail(
     form: SignOffForm | None = None,
     form_errors: Sequence[tuple[str, str]] = (),
     reevaluation_errors: Sequence[str] = (),
+    restriction_error: str | None = None,
+    restriction_typed: str = "",
     status: int = 200,
 ) -> ResponseReturnValue:
     return render_template(
         "review/screening.html",
         page=page,
+        restriction_error=restriction_error,
+        restriction_typed=restriction_typed,
+        reason_max=restriction.REASON_MAX,
         form=form,
         form_errors=form_errors,
         errors=dict(form_errors),
@@ -247,16 +256,36 @@ def _detail(
 
 
 def _audited_page(action: str, screening_id: int) -> ScreeningPage:
-    """Read a screening for display and record who looked (a missing one too, then 404)."""
+    """Read a screening for display and record who looked (a missing one too, then 404).
+
+    A restricted screening is shown to its care team, or to someone who gave a reason lately (the view
+    is then tied to that break-glass record); anyone else gets the break-glass page, and the look is
+    audited as denied.
+    """
+    page = None
     with get_db().write() as db:
         found = get_screening(db, screening_id)
-        page = screening_page(db, found) if found else None
-        detail = {"version": page.version.number} if page else {}
-        outcome = "success" if page else "failure"
-        audit(db, action, object_type="screening", object_id=screening_id, outcome=outcome, detail=detail)
-    if page is None:
+        decision = decide(db, found, action) if found else None
+        if found is None or decision is None:
+            audit(db, action, object_type="screening", object_id=screening_id, outcome="failure", detail={})
+        elif decision.allowed:
+            page = with_restriction(db, screening_page(db, found), decision)
+            detail: dict[str, Any] = {"version": page.version.number}
+            if decision.record_id is not None:
+                detail["break_glass"] = decision.record_id
+            audit(db, action, object_type="screening", object_id=screening_id, detail=detail)
+    if found is None:
         abort(404)
+    if page is None:
+        raise RestrictedScreening(found)
     return page
+
+
+def with_restriction(db: Session, page: ScreeningPage, decision: restriction.Decision) -> ScreeningPage:
+    return replace(page, restriction=described(db, page.screening, decision))
+
+
+bp.app_errorhandler(RestrictedScreening)(restricted_page)
 
 
 @bp.get("/screenings/<int:screening_id>")
@@ -279,6 +308,7 @@ def sign_off(screening_id: int) -> ResponseReturnValue:
     form = SignOffForm()
     errors: list[tuple[str, str]] = []
     page: ScreeningPage | None = None
+    require_access(screening_id, SIGN_OFF)
     with get_db().write() as db:
         found = review_store.lock_screening(db, screening_id)
         if found is not None:
@@ -289,7 +319,7 @@ def sign_off(screening_id: int) -> ResponseReturnValue:
         if found is None or errors:
             detail: dict[str, Any] = {"fields": [name for name, _message in errors]}
             audit(db, SIGN_OFF, object_type="screening", object_id=screening_id, outcome="failure", detail=detail)
-            page = screening_page(db, found) if found else None
+            page = _page_for(db, found) if found else None
         else:
             review = review_store.sign_off(
                 db,
@@ -321,6 +351,7 @@ def reevaluate(screening_id: int) -> ResponseReturnValue:
     """
     problems: list[str] = []
     page: ScreeningPage | None = None
+    require_access(screening_id, REEVALUATE)
     with get_db().write() as db:
         found = review_store.lock_screening(db, screening_id)
         if found is None:
@@ -334,7 +365,7 @@ def reevaluate(screening_id: int) -> ResponseReturnValue:
                 problems = [str(error) for error in invalid.errors]
                 detail = {"version": version.number, "fields": [error.field for error in invalid.errors]}
                 audit(db, REEVALUATE, object_type="screening", object_id=screening_id, outcome="failure", detail=detail)
-                page = screening_page(db, found)
+                page = _page_for(db, found)
             else:
                 row = review_store.reevaluate(
                     db,
@@ -355,6 +386,96 @@ def reevaluate(screening_id: int) -> ResponseReturnValue:
         return _detail(page, reevaluation_errors=problems, status=409)
     flash(f"Re-evaluated under ruleset {CURRENT_RULESET.version}. The difference is shown beside the original.")
     return redirect(url_for("review.screening", screening_id=screening_id, _anchor="reevaluations"))
+
+
+# --- Restriction to the care team, and break-glass ----------------------------------------
+
+RESTRICT, UNRESTRICT, BREAK_GLASS = "screening.restrict", "screening.unrestrict", "screening.break_glass"
+
+
+def _page_for(db: Session, found: Screening) -> ScreeningPage:
+    """The detail page of a screening this person has reached, with its restriction as they see it."""
+    return with_restriction(
+        db, screening_page(db, found), restriction.access_for(db, found, current_staff().user_id, utcnow())
+    )
+
+
+@bp.post("/screenings/<int:screening_id>/restriction")
+@requires(Role.CLINICIAN)
+def restrict(screening_id: int) -> ResponseReturnValue:
+    """Restrict the screening to its care team, or lift that: a clinician with access, and a reason."""
+    action = request.form.get("action", "")
+    typed = request.form.get("reason", "")
+    if action not in (restriction.RESTRICT, restriction.UNRESTRICT):
+        abort(400)
+    audited = RESTRICT if action == restriction.RESTRICT else UNRESTRICT
+    require_access(screening_id, audited)
+    page: ScreeningPage | None = None
+    problem = restriction.reason_problem(typed)
+    with get_db().write() as db:
+        found = review_store.lock_screening(db, screening_id)
+        if found is None:
+            abort(404)
+        if found.restricted == (action == restriction.RESTRICT):
+            message = (
+                "This screening is already restricted." if found.restricted else "This screening is not restricted."
+            )
+        elif problem:
+            audit(
+                db,
+                audited,
+                object_type="screening",
+                object_id=screening_id,
+                outcome="failure",
+                detail={"fields": ["reason"]},
+            )
+            page = _page_for(db, found)
+        else:
+            change = restriction.restrict if action == restriction.RESTRICT else restriction.unrestrict
+            row = change(db, found, user=_acting_user(db), reason=typed, now=utcnow(), remote_addr=request.remote_addr)
+            audit(db, audited, object_type="screening", object_id=screening_id, detail={"access": row.id})
+            message = (
+                "Restricted to its care team: anyone else must give a reason to open it."
+                if action == restriction.RESTRICT
+                else "The restriction is lifted: the care side can open it as before."
+            )
+    if page is not None:
+        return _detail(page, restriction_error=problem, restriction_typed=typed, status=400)
+    flash(message)
+    return redirect(url_for("review.screening", screening_id=screening_id, _anchor="restriction"))
+
+
+@bp.post("/screenings/<int:screening_id>/break-glass")
+@requires(*CARE_TEAM)
+def break_glass(screening_id: int) -> ResponseReturnValue:
+    """Open a restricted screening outside its care team, with a typed reason: audited and reported."""
+    typed = request.form.get("reason", "")
+    refused: Screening | None = None
+    problem = restriction.reason_problem(typed)
+    with get_db().write() as db:
+        found = review_store.lock_screening(db, screening_id)
+        if found is None:
+            abort(404)
+        if restriction.access_for(db, found, current_staff().user_id, utcnow()).allowed:
+            pass  # not restricted, in the care team, or opened already: nothing to break
+        elif problem:
+            audit(
+                db,
+                BREAK_GLASS,
+                object_type="screening",
+                object_id=screening_id,
+                outcome="failure",
+                detail={"fields": ["reason"]},
+            )
+            refused = found
+        else:
+            row = restriction.break_glass(
+                db, found, user=_acting_user(db), reason=typed, now=utcnow(), remote_addr=request.remote_addr
+            )
+            audit(db, BREAK_GLASS, object_type="screening", object_id=screening_id, detail={"access": row.id})
+    if refused is not None:
+        raise RestrictedScreening(refused, reason=typed, error=problem)
+    return redirect(url_for("review.screening", screening_id=screening_id))
 
 
 # --- Rule catalogue -----------------------------------------------------------------------
