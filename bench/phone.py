@@ -31,10 +31,10 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, ViewportSize, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 #: (page, answers): choices by input name; several values tick several boxes; text fields are typed.
 JOURNEY: list[tuple[str, dict[str, str | list[str]]]] = [
     ("A", {"completed_by": "self", "age_years": "24"}),
@@ -91,7 +91,14 @@ def serve(source: Path) -> Iterator[str]:
         bin_dir = Path(sys.executable).parent
         subprocess.run([bin_dir / "screener", "db", "upgrade"], env=env, cwd=source, check=True, capture_output=True)
         port = _free_port()
-        command = [bin_dir / "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}", "screener.app:create_app()"]
+        command: list[str | Path] = [
+            bin_dir / "gunicorn",
+            "-w",
+            "1",
+            "-b",
+            f"127.0.0.1:{port}",
+            "screener.app:create_app()",
+        ]
         process = subprocess.Popen(command, env=env, cwd=source, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             url = f"http://127.0.0.1:{port}"

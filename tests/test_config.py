@@ -16,7 +16,12 @@ def test_production_refuses_a_weak_secret_key(key: str) -> None:
 
 def test_production_with_a_strong_key_uses_secure_cookies() -> None:
     settings = config.load(
-        {"SCREENER_ENV": "production", "SCREENER_SECRET_KEY": "k" * 40, "SCREENER_SINGLE_PROCESS": "true", "SCREENER_AUDIT_KEY": "a" * 40}
+        {
+            "SCREENER_ENV": "production",
+            "SCREENER_SECRET_KEY": "k" * 40,
+            "SCREENER_SINGLE_PROCESS": "true",
+            "SCREENER_AUDIT_KEY": "a" * 40,
+        }
     )
     assert settings["SESSION_COOKIE_SECURE"] is True
     assert settings["SESSION_COOKIE_HTTPONLY"] is True

@@ -25,7 +25,13 @@ def test_development_creates_one_demo_account_per_role_once(app: Flask) -> None:
 
 def test_production_never_creates_demo_accounts(database_url: str) -> None:
     production = create_app(
-        {"ENV": "production", "SECRET_KEY": "k" * 40, "SINGLE_PROCESS": True, "AUDIT_KEY": "a" * 40, "DATABASE_URL": database_url}
+        {
+            "ENV": "production",
+            "SECRET_KEY": "k" * 40,
+            "SINGLE_PROCESS": True,
+            "AUDIT_KEY": "a" * 40,
+            "DATABASE_URL": database_url,
+        }
     )
     try:
         assert create_demo_accounts(production) == []
